@@ -1,0 +1,68 @@
+"""Composition root: settings → adapters (built once in the lifespan) → routers; `python app.py` serves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import health, pages
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
+from api.runtime import Overrides, build_runtime, load_heavy
+from assistant.logs import configure_logging
+from assistant.settings import Settings, get_settings
+
+log = logging.getLogger("assistant")
+
+
+def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> FastAPI:
+    """Build the FastAPI application; heavy resources load in the lifespan, once."""
+    settings = settings or get_settings()
+    overrides = overrides or Overrides()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, overrides)
+        app.state.runtime = runtime
+        # Load models and indexes off the event loop: /healthz answers at once, /readyz says when ready.
+        loader = asyncio.create_task(asyncio.to_thread(load_heavy, runtime))
+        runtime.components["loader"] = loader
+        try:
+            yield
+        finally:
+            if not loader.done():
+                await asyncio.wait({loader}, timeout=30)
+            runtime.close()
+
+    app = FastAPI(
+        title="Zhixing support assistant",
+        version="0.1.0",
+        summary="AI customer support for paid-knowledge platforms: FAQ retrieval, intents, dialogue, human handoff.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, overrides={"/v1/kb/": settings.max_upload_bytes}
+    )
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    return app
+
+
+def main() -> None:
+    """Serve with uvicorn on ASSISTANT_HOST:ASSISTANT_PORT."""
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, ws="websockets"
+    )
+
+
+if __name__ == "__main__":
+    main()

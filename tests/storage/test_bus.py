@@ -1,0 +1,158 @@
+"""Both event buses deliver live events to current subscribers; the Redis one also across workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+from storage.bus import InMemoryEventBus, RedisEventBus
+from storage.ports import JSON
+
+Bus = InMemoryEventBus | RedisEventBus
+TIMEOUT = 5.0
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+def make_bus(request: pytest.FixtureRequest) -> Iterator[Callable[[], Bus]]:
+    """Builds buses on one backend; two buses on Redis stand for two app workers."""
+    buses: list[Bus] = []
+    shared_memory_bus = InMemoryEventBus()
+    url: str = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+
+    def make() -> Bus:
+        # In-process fan-out only spans one process, so "another worker" is the same bus there.
+        bus: Bus = RedisEventBus(url) if url else shared_memory_bus
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        bus.close()
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+async def _wait_for_subscribers(bus: Bus, topic: str, count: int) -> None:
+    while bus.subscriber_count(topic) < count:
+        await asyncio.sleep(0.01)
+
+
+async def _collect(events: AsyncIterator[JSON], count: int) -> list[JSON]:
+    received: list[JSON] = []
+    async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            received.append(event)
+            if len(received) == count:
+                break
+    return received
+
+
+def test_subscriber_receives_events_published_after_it_subscribed(make_bus: Callable[[], Bus]) -> None:
+    bus = make_bus()
+
+    async def scenario() -> None:
+        bus.publish("conv:c1", {"seq": 0, "text": "before anyone listens"})
+        task = asyncio.create_task(_collect(bus.subscribe("conv:c1"), 2))
+        await _wait_for_subscribers(bus, "conv:c1", 1)
+        bus.publish("conv:other", {"seq": 99})
+        bus.publish("conv:c1", {"seq": 1, "text": "您好"})
+        bus.publish("conv:c1", {"seq": 2, "nested": {"quick_replies": ["退款"]}})
+
+        assert await task == [{"seq": 1, "text": "您好"}, {"seq": 2, "nested": {"quick_replies": ["退款"]}}]
+
+    run(scenario())
+
+
+def test_events_published_from_another_thread_arrive(make_bus: Callable[[], Bus]) -> None:
+    bus = make_bus()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(_collect(bus.subscribe("agents"), 3))
+        await _wait_for_subscribers(bus, "agents", 1)
+        publisher = threading.Thread(target=lambda: [bus.publish("agents", {"n": n}) for n in range(3)])
+        publisher.start()
+
+        assert await task == [{"n": 0}, {"n": 1}, {"n": 2}]
+        publisher.join()
+
+    run(scenario())
+
+
+def test_two_subscribers_on_two_workers_both_receive(make_bus: Callable[[], Bus]) -> None:
+    worker_a, worker_b = make_bus(), make_bus()
+
+    async def scenario() -> None:
+        first = asyncio.create_task(_collect(worker_a.subscribe("queue"), 1))
+        second = asyncio.create_task(_collect(worker_b.subscribe("queue"), 1))
+        await _wait_for_subscribers(worker_a, "queue", 2)
+        worker_b.publish("queue", {"ticket": "t1"})
+
+        assert await first == [{"ticket": "t1"}]
+        assert await second == [{"ticket": "t1"}]
+
+    run(scenario())
+
+
+def test_closing_a_subscription_unregisters_it(make_bus: Callable[[], Bus]) -> None:
+    bus = make_bus()
+
+    async def scenario() -> None:
+        await _wait_for_subscribers(bus, "t", 0)
+        task = asyncio.create_task(_collect(bus.subscribe("t"), 1))
+        await _wait_for_subscribers(bus, "t", 1)
+        bus.publish("t", {"x": 1})
+        await task
+        while bus.subscriber_count("t"):
+            await asyncio.sleep(0.01)
+
+        bus.publish("t", {"x": 2})  # nobody listens: dropped without error
+
+    run(scenario())
+
+
+def test_cancelled_subscriber_is_unregistered(make_bus: Callable[[], Bus]) -> None:
+    bus = make_bus()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(_collect(bus.subscribe("t"), 1))
+        await _wait_for_subscribers(bus, "t", 1)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        while bus.subscriber_count("t"):
+            await asyncio.sleep(0.01)
+
+    run(scenario())
+
+
+def test_publishing_a_non_json_event_fails_loudly(make_bus: Callable[[], Bus]) -> None:
+    bus = make_bus()
+
+    with pytest.raises(TypeError):
+        bus.publish("t", {"when": object()})
+    with pytest.raises(ValueError):
+        bus.publish("t", {"score": float("nan")})
+
+
+def test_slow_in_memory_subscriber_keeps_only_the_newest_events() -> None:
+    bus = InMemoryEventBus()
+
+    async def scenario() -> None:
+        stream = bus.subscribe("t")
+        first: asyncio.Future[JSON] = asyncio.ensure_future(anext(stream))  # registers, then waits
+        await _wait_for_subscribers(bus, "t", 1)
+        for n in range(1500):
+            bus.publish("t", {"n": n})
+        await asyncio.sleep(0.05)  # let the loop run the thread-safe deliveries
+        received = [await first] + await _collect(stream, 999)
+
+        assert [e["n"] for e in received] == list(range(500, 1500))
+
+    run(scenario())
