@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health, pages
+from api import agents, chat, handoff, health, pages
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.runtime import Overrides, build_runtime, load_heavy
@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
         BodySizeLimit, max_bytes=settings.max_body_bytes, overrides={"/v1/kb/": settings.max_upload_bytes}
     )
     app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(agents.router)
+    app.include_router(handoff.router)
+    app.include_router(handoff.candidates_router)
     app.include_router(pages.router)
     return app
 
@@ -59,9 +63,7 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, ws="websockets"
-    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws="websockets")
 
 
 if __name__ == "__main__":

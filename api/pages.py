@@ -51,9 +51,7 @@ async def console_asset(asset: str) -> FileResponse:
 
 
 @router.get("/demo/token")
-async def demo_token(
-    request: Request, tier: Literal["free", "member", "vip"] = Query("free")
-) -> JSONResponse:
+async def demo_token(request: Request, tier: Literal["free", "member", "vip"] = Query("free")) -> JSONResponse:
     """Dev mode only: mint a demo user JWT, as the platform's backend would."""
     settings = request.app.state.runtime.settings
     if settings.env != "dev":

@@ -22,6 +22,7 @@ class Overrides:
     embedder: Embedder | None = None
     store: Store | None = None
     bus: EventBus | None = None
+    engine: Any = None  # a ready DialogueEngine: skips loading the model, index and intents (API tests)
 
 
 @dataclass
@@ -67,17 +68,29 @@ def build_runtime(settings: Settings, overrides: Overrides) -> Runtime:
     from storage.factory import open_bus, open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = overrides.store or open_store(
-        settings.resolved_store_url, sqlite_synchronous=settings.sqlite_synchronous
-    )
+    store = overrides.store or open_store(settings.resolved_store_url, sqlite_synchronous=settings.sqlite_synchronous)
     bus = overrides.bus or open_bus(settings.resolved_store_url)
-    return Runtime(settings=settings, store=store, bus=bus, embedder=overrides.embedder)
+    from assistant.ratelimit import RateLimiter
+
+    runtime = Runtime(settings=settings, store=store, bus=bus, embedder=overrides.embedder)
+    runtime.components["limiter_ip"] = RateLimiter(store)
+    if overrides.engine is not None:
+        runtime.components["engine"] = overrides.engine
+    for name in ("model", "index", "intents", "services"):
+        runtime.mark(name, False)
+    return runtime
 
 
 def load_heavy(runtime: Runtime) -> None:
     """Load (building when missing or stale) the embedder, knowledge base, intent model and engine."""
     settings = runtime.settings
     try:
+        if runtime.components.get("engine") is not None:
+            for name in ("model", "index", "intents"):
+                runtime.mark(name, True)
+            runtime.components["services"] = _build_services(runtime)
+            runtime.mark("services", True)
+            return
         if runtime.embedder is None:
             from assistant.embedding import CachingEmbedder
             from assistant.st_embedder import load_embedder

@@ -1,0 +1,44 @@
+"""The engine's ports: the knowledge base it searches, and the optional writer of grounded answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from knowledge_base.models import FaqEntry, SearchResult
+
+
+class FaqRetriever(Protocol):
+    """What the dialogue needs from the knowledge base: calibrated search with context, and lookup."""
+
+    def search(
+        self, query: str, *, top_k: int = 5, context: str | None = None, vector: np.ndarray | None = None
+    ) -> SearchResult: ...
+
+    def get(self, faq_id: str) -> FaqEntry | None: ...
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """What a writer may use: the question, the retrieved FAQ entries (best first), recent turns."""
+
+    question: str
+    entries: tuple[FaqEntry, ...]
+    history: tuple[tuple[str, str], ...]  # (role, text), oldest first, the current question excluded
+    locale: str
+
+
+@dataclass(frozen=True)
+class DraftAnswer:
+    """A written answer and the FAQ ids it says it used."""
+
+    text: str
+    cited: tuple[str, ...]
+
+
+class AnswerWriter(Protocol):
+    """Phrases an answer from retrieved FAQ entries; may raise, the engine then keeps the curated answer."""
+
+    def write(self, request: AnswerRequest) -> DraftAnswer: ...

@@ -1,0 +1,104 @@
+"""Telling people about handoff changes: system messages, live events to users and consoles, analytics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from assistant.conversations import ConversationRepository
+from assistant.live import publish_message, publish_queue, publish_ticket, publish_typing
+from handoff.hours import BusinessHours
+from handoff.models import Ticket
+from handoff.queue import estimate_wait, queue_order, ticket_view, wait_per_position
+from handoff.tickets import TicketRepository
+from storage.ports import EventBus, StoredEvent, StoredMessage
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    """Writes the user-visible trail of a handoff and fans live events out (best effort, after the writes)."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        conversations: ConversationRepository,
+        tickets: TicketRepository,
+        hours: BusinessHours,
+        default_wait: float,
+    ) -> None:
+        self.bus = bus
+        self.conversations = conversations
+        self.tickets = tickets
+        self.hours = hours
+        self.default_wait = default_wait
+
+    def system_message(self, ticket: Ticket, text: str, data: Mapping[str, Any]) -> StoredMessage | None:
+        """Append a `system` message to the conversation and publish it to the user and the consoles."""
+        message = self.conversations.append(ticket.conversation_id, "system", text, dict(data))
+        if message is not None:
+            self.message(message, ticket.id)
+        return message
+
+    def message(self, message: StoredMessage, ticket_id: str | None) -> None:
+        """Publish a transcript entry (to agents too when it belongs to a ticket)."""
+        self._safely(publish_message, self.bus, message, ticket_id=ticket_id)
+
+    def typing(self, conversation_id: str, active: bool) -> None:
+        """Show or hide the advisor's typing indicator in the user's widget."""
+        self._safely(publish_typing, self.bus, conversation_id, "agent", active)
+
+    def ticket(
+        self, event_type: str, ticket: Ticket, now: float, *, position: int | None = None, eta: float | None = None
+    ) -> None:
+        """Tell every console a ticket changed (a waiting ticket's position is looked up unless given)."""
+        if ticket.status == "waiting" and position is None:
+            position, eta = self.position_of(ticket.id, now)
+        view = ticket_view(ticket, now, position=position, eta=eta)
+        self._safely(publish_ticket, self.bus, event_type, view)
+
+    def waiting(self, now: float) -> list[tuple[Ticket, int, float]]:
+        """Waiting tickets in queue order with their position (1 = next) and estimated wait in seconds."""
+        per_position = wait_per_position(self.tickets.recent_waits(), self.default_wait)
+        ordered = queue_order(self.tickets.open_tickets())
+        return [(t, i, self.eta(t, i, per_position, now)) for i, t in enumerate(ordered, start=1)]
+
+    def eta(self, ticket: Ticket, position: int, per_position: float, now: float) -> float:
+        """Seconds until an advisor picks the ticket up (after hours: until opening, plus the queue)."""
+        base = estimate_wait(position, per_position)
+        if ticket.kind == "message":
+            base += max(0.0, self.hours.next_open(now) - now)
+        return base
+
+    def position_of(self, ticket_id: str, now: float) -> tuple[int | None, float | None]:
+        """A waiting ticket's current queue position and wait estimate."""
+        for ticket, position, eta in self.waiting(now):
+            if ticket.id == ticket_id:
+                return position, eta
+        return None, None
+
+    def queue(self, now: float, snapshot: list[tuple[Ticket, int, float]] | None = None) -> None:
+        """Send every live waiting user their current position and estimated wait."""
+        try:
+            waiting = self.waiting(now) if snapshot is None else snapshot
+        except Exception:
+            log.warning("could not read the queue to update waiting users", exc_info=True)
+            return
+        for ticket, position, eta in waiting:
+            if ticket.kind == "live":
+                self._safely(publish_queue, self.bus, ticket.conversation_id, position, eta)
+
+    def event(self, event_type: str, ticket: Ticket, at: float, **data: Any) -> None:
+        """Record an analytics event about a ticket."""
+        payload = {"ticket_id": ticket.id, "tier": ticket.tier, "channel": ticket.channel, **data}
+        event = StoredEvent(event_type, at, ticket.conversation_id, ticket.user_id, payload)
+        self._safely(self.conversations.store.append_events, [event])
+
+    @staticmethod
+    def _safely(action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # State is already durable; consoles and widgets re-read it, so a lost live event is not fatal.
+        try:
+            action(*args, **kwargs)
+        except Exception:
+            log.warning("live handoff notification failed", exc_info=True)

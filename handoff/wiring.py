@@ -1,0 +1,76 @@
+"""Build the HandoffService from the runtime, with hooks looked up at call time so they may arrive later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from assistant.errors import Unavailable
+from assistant.settings import Settings
+from handoff.hours import BusinessHours
+from handoff.packet import Summarizer
+from handoff.service import HandoffService
+from knowledge_base.models import FaqEntry
+from storage.ports import EventBus, Store
+
+SERVICE_KEY = "handoff"
+SUGGEST_KEY = "suggest"  # Callable[[str], list[dict]]: query -> [{"id", "question", "answer", "score"}]
+PUBLISH_KEY = "kb_publish"  # Callable[[list[FaqEntry]], str]: entries -> new snapshot version
+SUMMARIZER_KEY = "summarizer"  # Callable[[list[str]], str]: transcript lines -> summary (optional LLM)
+
+
+class RuntimeLike(Protocol):
+    """What the service needs from `api.runtime.Runtime` (kept structural so the core never imports api/)."""
+
+    settings: Settings
+    store: Store
+    bus: EventBus
+    components: dict[str, Any]
+
+
+def _suggest(components: dict[str, Any]) -> Callable[[str], list[dict[str, Any]]]:
+    def suggest(query: str) -> list[dict[str, Any]]:
+        hook = components.get(SUGGEST_KEY)
+        return list(hook(query)) if hook is not None else []
+
+    return suggest
+
+
+def _publish(components: dict[str, Any]) -> Callable[[list[FaqEntry]], str]:
+    def publish(entries: list[FaqEntry]) -> str:
+        hook = components.get(PUBLISH_KEY)
+        if hook is None:
+            raise Unavailable("publishing to the knowledge base is not configured yet")
+        return str(hook(entries))
+
+    return publish
+
+
+def _summarizer(components: dict[str, Any]) -> Summarizer:
+    def summarize(lines: list[str]) -> str:
+        hook = components.get(SUMMARIZER_KEY)
+        return str(hook(lines)) if hook is not None else ""  # empty: the extractive summary stands
+
+    return summarize
+
+
+def build_handoff_service(runtime: RuntimeLike, *, hours: BusinessHours | None = None) -> HandoffService:
+    """The service on the runtime's store and bus, with SLAs from Settings and late-bound KB/LLM hooks."""
+    settings = runtime.settings
+    return HandoffService(
+        runtime.store,
+        runtime.bus,
+        sla_minutes={tier: settings.sla_minutes(tier) for tier in ("vip", "member", "free")},
+        hours=hours or BusinessHours(timezone=settings.timezone),
+        summarizer=_summarizer(runtime.components),
+        suggest=_suggest(runtime.components),
+        publish=_publish(runtime.components),
+    )
+
+
+def handoff_service(runtime: RuntimeLike) -> HandoffService:
+    """The runtime's service (`components["handoff"]`), built on first use when nobody wired it."""
+    service = runtime.components.get(SERVICE_KEY)
+    if not isinstance(service, HandoffService):
+        service = runtime.components.setdefault(SERVICE_KEY, build_handoff_service(runtime))
+    return service

@@ -1,0 +1,100 @@
+"""Follow-up questions resolved with the previous topic, and the same turns without context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from assistant.dialogue import DialogueEngine
+from assistant.dialogue.context import follow_up_kind
+from tests.dialogue.fakes import OPEN_NOW, Chat, FakeKB
+
+EngineFactory = Callable[..., DialogueEngine]
+TOPIC = "课程怎么退款"  # the question of the FAQ entry answered first
+
+
+@pytest.fixture
+def refund_chat(kb: FakeKB, make_engine: EngineFactory) -> Callable[..., Chat]:
+    kb.script("课程怎么退", [("refund-course", 0.92)])
+    # Alone, "那会员呢？" looks like a question about membership benefits; after the course refund it is not.
+    kb.script("那会员呢？", [("membership-benefits", 0.66)])
+    kb.script("那会员呢？", [("refund-membership", 0.81), ("membership-benefits", 0.3)], context=TOPIC)
+    kb.script("what about membership?", [("refund-membership", 0.74)], context=TOPIC)
+    kb.script("多久到账", [("refund-arrival", 0.83)], context=TOPIC)
+    kb.script("多久到账", [("refund-arrival", 0.41)])
+
+    def start(**options: object) -> Chat:
+        chat = Chat(make_engine(**options))
+        assert chat.say("课程怎么退").faq_id == "refund-course"
+        return chat
+
+    return start
+
+
+def test_elliptical_follow_up_carries_the_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    decision = refund_chat().say("那会员呢？")
+    assert decision.action == "answer"
+    assert decision.faq_id == "refund-membership"
+    assert decision.trace.follow_up
+    assert any(q.context == TOPIC and q.chosen for q in decision.trace.queries)
+    assert kb.calls[-1].context == TOPIC
+
+
+def test_without_context_the_same_follow_up_is_read_alone(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    decision = refund_chat(use_context=False).say("那会员呢？")
+    assert decision.faq_id == "membership-benefits"
+    assert not decision.trace.follow_up
+    assert all(call.context is None for call in kb.calls)
+
+
+def test_english_follow_up(refund_chat: Callable[..., Chat]) -> None:
+    decision = refund_chat().say("what about membership?")
+    assert decision.faq_id == "refund-membership"
+    assert decision.locale == "en"
+
+
+def test_terse_question_unanswerable_alone_is_completed_by_the_topic(refund_chat: Callable[..., Chat]) -> None:
+    assert refund_chat().say("多久到账").faq_id == "refund-arrival"
+    assert refund_chat(use_context=False).say("多久到账").action == "fallback"
+
+
+def test_follow_up_after_a_chain_uses_the_latest_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    chat = refund_chat()
+    chat.say("那会员呢？")
+    kb.script("多久到账", [("refund-arrival", 0.8)], context="会员怎么退款")
+    assert chat.say("多久到账").faq_id == "refund-arrival"
+    assert kb.calls[-1].context == "会员怎么退款"
+
+
+def test_a_self_contained_answerable_question_ignores_the_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    kb.script("直播课程结束以后在哪里看回放", [("live-replay", 0.9)])
+    chat = refund_chat()
+    calls_before = len(kb.calls)
+    decision = chat.say("直播课程结束以后在哪里看回放")
+    assert decision.faq_id == "live-replay"
+    assert [c.context for c in kb.calls[calls_before:]] == [None]
+
+
+def test_an_old_topic_is_not_context(refund_chat: Callable[..., Chat]) -> None:
+    chat = refund_chat()
+    decision = chat.say("那会员呢？", now=OPEN_NOW + timedelta(hours=3))
+    assert decision.faq_id == "membership-benefits"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("那会员呢？", "anaphoric"),
+        ("what about membership?", "anaphoric"),
+        ("How long does it take?", "anaphoric"),
+        ("这个能退吗", "anaphoric"),
+        ("多久到账", "short"),
+        ("refund time", "short"),
+        ("请问直播课程结束以后在哪里可以看回放", None),
+        ("How do I download course videos to my phone for offline viewing", None),
+    ],
+)
+def test_follow_up_kind(text: str, kind: str | None) -> None:
+    assert follow_up_kind(text) == kind

@@ -1,0 +1,153 @@
+"""Escalation triggers from the policy, each with its recorded reason, and business hours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+
+import pytest
+
+from assistant.dialogue import DialogueEngine, Policy
+from assistant.dialogue.policy import BusinessHours, HandoffPolicy, HighStakesRule, SentimentRule
+from tests.dialogue.fakes import CLOSED_NOW, Chat, FakeIntents, FakeKB
+
+EngineFactory = Callable[..., DialogueEngine]
+
+
+@pytest.mark.parametrize("text", ["转人工", "帮我转人工客服吧", "I want to talk to a person", "能找人工吗"])
+def test_explicit_phrases_hand_off(text: str, make_engine: EngineFactory) -> None:
+    chat = Chat(make_engine())
+    decision = chat.say(text)
+    assert decision.action == "handoff"
+    assert decision.handoff_reason == "explicit_request"
+    assert decision.agents_available
+    assert chat.state.handed_off
+    assert chat.state.handoff_reason == "explicit_request"
+
+
+def test_negated_phrases_do_not_hand_off(make_engine: EngineFactory) -> None:
+    assert Chat(make_engine()).say("不用转人工，我自己看看").action == "fallback"
+    assert Chat(make_engine()).say("no need to talk to a person").action == "fallback"
+
+
+def test_human_agent_intent_and_the_widget_button_hand_off(intents: FakeIntents, make_engine: EngineFactory) -> None:
+    intents.script("能让客服小姐姐来回答吗", "human_agent", 0.8)
+    assert Chat(make_engine()).say("能让客服小姐姐来回答吗").handoff_reason == "explicit_request"
+    button = Chat(make_engine()).say(quick_reply="handoff")
+    assert button.action == "handoff"
+    assert button.handoff_reason == "explicit_request"
+
+
+def test_two_fallbacks_then_the_third_unanswerable_turn_hands_off(make_engine: EngineFactory) -> None:
+    chat = Chat(make_engine())
+    assert chat.say("哈哈哈哈哈哈").action == "fallback"
+    assert chat.say("随便问问而已").action == "fallback"
+    third = chat.say("还是不知道")
+    assert third.action == "handoff"
+    assert third.handoff_reason == "repeated_failure"
+    assert chat.state.consecutive_fallbacks == 0
+
+
+def test_fallback_limit_comes_from_policy(make_engine: EngineFactory) -> None:
+    strict = Policy(handoff=HandoffPolicy(max_consecutive_fallbacks=0))
+    assert Chat(make_engine(policy=strict)).say("哈哈哈哈哈哈").handoff_reason == "repeated_failure"
+
+
+def test_sustained_negative_sentiment_hands_off(kb: FakeKB, make_engine: EngineFactory) -> None:
+    kb.script("你们这个破课真是垃圾，怎么开发票", [("invoice", 0.8)])
+    kb.script("垃圾平台，发票到底怎么开！", [("invoice", 0.8)])
+    chat = Chat(make_engine())
+    first = chat.say("你们这个破课真是垃圾，怎么开发票")
+    assert first.action == "answer"  # one angry message: answered, with an apology
+    assert first.text.startswith("非常抱歉")
+    second = chat.say("垃圾平台，发票到底怎么开！")
+    assert second.action == "handoff"
+    assert second.handoff_reason == "negative_sentiment"
+    assert second.trace.sentiment <= -0.6
+
+
+def test_furious_message_hands_off_at_once(make_engine: EngineFactory) -> None:
+    decision = Chat(make_engine()).say("骗子！垃圾平台！气死我了！！")
+    assert decision.handoff_reason == "negative_sentiment"
+
+
+def test_sentiment_rule_comes_from_policy(make_engine: EngineFactory) -> None:
+    lenient = Policy(handoff=HandoffPolicy(negative_sentiment=SentimentRule(-0.99, 3, None)))
+    assert Chat(make_engine(policy=lenient)).say("骗子！垃圾平台！气死我了！！").action == "fallback"
+
+
+def test_angry_complaint_hands_off(intents: FakeIntents, make_engine: EngineFactory) -> None:
+    intents.script("我要投诉你们的客服态度", "complaint", 0.9)
+    decision = Chat(make_engine()).say("我要投诉你们的客服态度")
+    assert decision.action == "handoff"
+    assert decision.handoff_reason == "complaint"
+    off = Policy(handoff=HandoffPolicy(complaint_hands_off=False))
+    assert Chat(make_engine(policy=off)).say("我要投诉你们的客服态度").action == "fallback"
+
+
+@pytest.fixture
+def unsure_refund(intents: FakeIntents, kb: FakeKB) -> None:
+    intents.script("钱什么时候能回来", "refund_status", 0.45)
+    kb.script("钱什么时候能回来", [("refund-arrival", 0.4)])
+
+
+@pytest.mark.usefixtures("unsure_refund")
+@pytest.mark.parametrize(("tier", "action"), [("vip", "handoff"), ("member", "handoff"), ("free", "fallback")])
+def test_uncertain_money_questions_from_paid_tiers_go_to_a_person(
+    tier: str, action: str, make_engine: EngineFactory
+) -> None:
+    decision = Chat(make_engine(), tier=tier).say("钱什么时候能回来")
+    assert decision.action == action
+    if action == "handoff":
+        assert decision.handoff_reason == "high_stakes_low_confidence"
+
+
+@pytest.mark.usefixtures("unsure_refund")
+def test_high_stakes_rule_can_be_disabled(make_engine: EngineFactory) -> None:
+    off = Policy(handoff=HandoffPolicy(high_stakes=HighStakesRule(enabled=False)))
+    assert Chat(make_engine(policy=off), tier="vip").say("钱什么时候能回来").action == "fallback"
+
+
+def test_confident_money_questions_are_answered(intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
+    intents.script("退款多久能到账", "refund_status", 0.95)
+    kb.script("退款多久能到账", [("refund-arrival", 0.9)])
+    assert Chat(make_engine(), tier="vip").say("退款多久能到账").action == "answer"
+
+
+def test_outside_business_hours_the_handoff_says_agents_are_offline(make_engine: EngineFactory) -> None:
+    decision = Chat(make_engine(), now=CLOSED_NOW).say("转人工")
+    assert decision.action == "handoff"
+    assert not decision.agents_available
+    assert "09:00-22:00" in decision.text
+    assert "留下" in decision.text
+
+
+def test_outside_business_hours_fallback_mentions_leaving_a_message(make_engine: EngineFactory) -> None:
+    decision = Chat(make_engine(), now=CLOSED_NOW).say("what is the meaning of life")
+    assert decision.action == "fallback"
+    assert not decision.agents_available
+    assert "leave them a message" in decision.text
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2025, 1, 6, 1, 0, tzinfo=UTC), True),  # Mon 09:00 Shanghai
+        (datetime(2025, 1, 6, 0, 59, tzinfo=UTC), False),  # Mon 08:59
+        (datetime(2025, 1, 6, 14, 0, tzinfo=UTC), False),  # Mon 22:00, closed
+        (datetime(2025, 1, 6, 1, 0), True),  # naive is UTC
+    ],
+)
+def test_business_hours_window(moment: datetime, expected: bool) -> None:
+    assert BusinessHours().is_open(moment) is expected
+
+
+def test_business_hours_days_and_overnight_windows() -> None:
+    weekdays = BusinessHours(days=("mon", "tue", "wed", "thu", "fri"))
+    saturday_noon = datetime(2025, 1, 11, 4, 0, tzinfo=UTC)
+    assert not weekdays.is_open(saturday_noon)
+    night = BusinessHours(timezone="UTC", days=("fri",), open=time(20, 0), close=time(2, 0))
+    assert night.is_open(datetime(2025, 1, 10, 23, 0, tzinfo=UTC))  # Friday night
+    assert night.is_open(datetime(2025, 1, 11, 1, 0, tzinfo=UTC))  # Saturday early: Friday's shift
+    assert not night.is_open(datetime(2025, 1, 11, 23, 0, tzinfo=UTC))
+    assert BusinessHours(timezone="UTC", open=time(0, 0), close=None).is_open(datetime(2025, 1, 6, 23, 59))
