@@ -43,9 +43,7 @@ class AgentIdentity:
 
 def _decode(token: str, secret: str, typ: str | None) -> dict[str, Any]:
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
-        )
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token expired") from exc
     except jwt.PyJWTError as exc:
@@ -69,9 +67,7 @@ def decode_user_token(token: str, secret: str) -> UserIdentity:
     return UserIdentity(id=sub, tier=tier, name=str(claims.get("name", ""))[:64])
 
 
-def issue_user_token(
-    user_id: str, secret: str, *, tier: Tier = "free", name: str = "", ttl: int = 3600
-) -> str:
+def issue_user_token(user_id: str, secret: str, *, tier: Tier = "free", name: str = "", ttl: int = 3600) -> str:
     """Mint a user JWT the way the platform's backend does (demo page and tests)."""
     claims = {"sub": user_id, "tier": tier, "exp": int(time.time()) + ttl}
     if name:

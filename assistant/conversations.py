@@ -68,9 +68,7 @@ class ConversationRepository:
         """Create or replace a profile."""
         self.store.put(USER, user.id, asdict(user), owner=user.id)
 
-    def ensure_user(
-        self, user_id: str, *, tier: str, name: str, channel: str, anonymous: bool = False
-    ) -> UserProfile:
+    def ensure_user(self, user_id: str, *, tier: str, name: str, channel: str, anonymous: bool = False) -> UserProfile:
         """Fetch the profile, creating it or refreshing tier and name from the latest identity."""
         user = self.get_user(user_id)
         if user is None:
@@ -115,9 +113,7 @@ class ConversationRepository:
             raise NotFound("conversation not found")
         return _from_doc(Conversation, doc)  # type: ignore[no-any-return]
 
-    def switch_mode(
-        self, conversation_id: str, expected: Mode, new: Mode, **changes: Any
-    ) -> Conversation | None:
+    def switch_mode(self, conversation_id: str, expected: Mode, new: Mode, **changes: Any) -> Conversation | None:
         """Atomically move a conversation from one mode to another; None if it was not in `expected`."""
         doc = self.store.update_if(
             CONVERSATION,
@@ -155,9 +151,7 @@ class ConversationRepository:
         require = {"mode": only_if_mode} if only_if_mode else None
         return self.store.append_message(conversation_id, role, text, data, require=require)
 
-    def messages(
-        self, conversation_id: str, *, after_seq: int = 0, limit: int | None = None
-    ) -> list[StoredMessage]:
+    def messages(self, conversation_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[StoredMessage]:
         """The transcript after a sequence number."""
         return self.store.list_messages(conversation_id, after_seq=after_seq, limit=limit)
 

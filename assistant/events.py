@@ -38,9 +38,7 @@ class EventRecorder:
         at: float | None = None,
     ) -> None:
         """Write one event now."""
-        self.record_many(
-            [(event_type, dict(data or {}))], conversation_id=conversation_id, user_id=user_id, at=at
-        )
+        self.record_many([(event_type, dict(data or {}))], conversation_id=conversation_id, user_id=user_id, at=at)
 
     def record_many(
         self,

@@ -18,8 +18,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
@@ -43,9 +42,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     """Route the root logger (and uvicorn's) to stderr in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter()
-        if json_lines
-        else RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter() if json_lines else RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -17,6 +17,4 @@ class RateLimiter:
         """Count one hit for `subject` in `scope`; raise RateLimited when over `limit` in the window."""
         count = self._keys.hit(f"rl:{scope}:{subject}", self._window)
         if count > limit:
-            raise RateLimited(
-                f"too many requests: at most {limit} per {int(self._window)} s", retry_after=self._window
-            )
+            raise RateLimited(f"too many requests: at most {limit} per {int(self._window)} s", retry_after=self._window)

@@ -51,12 +51,8 @@ class Settings(BaseSettings):
     kb_path: Path = Field(
         DEMO_DIR / "faq", description="FAQ source: a CSV, JSONL or Markdown file, or a folder of them."
     )
-    intents_path: Path = Field(
-        DEMO_DIR / "intents.csv", description="Intent training data (CSV `text,intent`)."
-    )
-    flows_path: Path = Field(
-        DEMO_DIR / "flows.yaml", description="Slot-filling clarification flows per intent."
-    )
+    intents_path: Path = Field(DEMO_DIR / "intents.csv", description="Intent training data (CSV `text,intent`).")
+    flows_path: Path = Field(DEMO_DIR / "flows.yaml", description="Slot-filling clarification flows per intent.")
     policy_path: Path = Field(
         DEMO_DIR / "policy.yaml", description="Escalation policy (handoff triggers, business hours)."
     )
@@ -80,9 +76,7 @@ class Settings(BaseSettings):
         SecretStr(DEV_SERVER_SECRET),
         description="HS256 secret of the tokens this server issues (conversations, agents).",
     )
-    allow_anonymous: bool = Field(
-        True, description="Let callers without a user JWT chat as anonymous free-tier users."
-    )
+    allow_anonymous: bool = Field(True, description="Let callers without a user JWT chat as anonymous free-tier users.")
     agent_token_ttl_hours: float = Field(12.0, gt=0, description="Lifetime of an agent login token.")
 
     # -- limits ----------------------------------------------------------------------------------
@@ -111,13 +105,9 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one LLM call.")
 
     # -- channels --------------------------------------------------------------------------------
-    wechat_token: SecretStr = Field(
-        SecretStr(""), description="WeChat OA server token; empty disables WeChat."
-    )
+    wechat_token: SecretStr = Field(SecretStr(""), description="WeChat OA server token; empty disables WeChat.")
     wechat_app_id: str = Field("", description="WeChat OA AppID (safe mode and customer-service API).")
-    wechat_app_secret: SecretStr = Field(
-        SecretStr(""), description="WeChat OA AppSecret (customer-service API)."
-    )
+    wechat_app_secret: SecretStr = Field(SecretStr(""), description="WeChat OA AppSecret (customer-service API).")
     wechat_aes_key: SecretStr = Field(SecretStr(""), description="EncodingAESKey; set for AES safe mode.")
     wechat_api_base: str = Field(
         "https://api.weixin.qq.com", description="Base URL of the WeChat API (tests point it at 127.0.0.1)."
@@ -141,9 +131,7 @@ class Settings(BaseSettings):
             for name in ("user_token_secret", "secret_key"):
                 value = getattr(self, name).get_secret_value()
                 if value in _PLACEHOLDER_SECRETS or value.startswith("dev-"):
-                    raise ValueError(
-                        f"ASSISTANT_{name.upper()} must be set to a real secret when ASSISTANT_ENV=prod"
-                    )
+                    raise ValueError(f"ASSISTANT_{name.upper()} must be set to a real secret when ASSISTANT_ENV=prod")
         return self
 
     @property
@@ -168,9 +156,7 @@ class Settings(BaseSettings):
 
     def sla_minutes(self, tier: str) -> float:
         """First-reply SLA in minutes for a user tier."""
-        return {"vip": self.sla_vip_minutes, "member": self.sla_member_minutes}.get(
-            tier, self.sla_free_minutes
-        )
+        return {"vip": self.sla_vip_minutes, "member": self.sla_member_minutes}.get(tier, self.sla_free_minutes)
 
 
 @lru_cache(maxsize=1)

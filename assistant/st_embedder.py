@@ -78,9 +78,7 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
-        )
+        vectors = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -94,12 +92,8 @@ class OnnxEmbedder:
     def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None, threads: int = 0) -> None:
         self._name = model
         self._path = resolve_model_path(model)
-        key = hashlib.sha256(
-            str(Path(self._path).resolve() if Path(self._path).exists() else self._path).encode()
-        )
-        self._cache = (
-            cache_dir or Path.home() / ".cache" / "zhixing-assistant"
-        ) / f"onnx-{key.hexdigest()[:12]}"
+        key = hashlib.sha256(str(Path(self._path).resolve() if Path(self._path).exists() else self._path).encode())
+        self._cache = (cache_dir or Path.home() / ".cache" / "zhixing-assistant") / f"onnx-{key.hexdigest()[:12]}"
         self._threads = threads
         self._session: Any = None
         self._tokenizer: Any = None
@@ -149,18 +143,14 @@ class OnnxEmbedder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        log.info(
-            "exporting embedding model to ONNX", extra={"model": self._name, "path": str(self.onnx_path)}
-        )
+        log.info("exporting embedding model to ONNX", extra={"model": self._name, "path": str(self.onnx_path)})
         self._cache.mkdir(parents=True, exist_ok=True)
         model = AutoModel.from_pretrained(self._path)
         model.eval()
         tokenizer = AutoTokenizer.from_pretrained(self._path)
         tokenizer.save_pretrained(str(self._cache))
         if not (self._cache / "tokenizer.json").exists():
-            raise ConfigError(
-                f"model {self._name} has no fast tokenizer; use ASSISTANT_EMBEDDING_BACKEND=torch"
-            )
+            raise ConfigError(f"model {self._name} has no fast tokenizer; use ASSISTANT_EMBEDDING_BACKEND=torch")
 
         class _Encoder(torch.nn.Module):
             def __init__(self, inner: Any) -> None:

@@ -104,9 +104,7 @@ def pinyin_tokens(text: str) -> list[str]:
     for run in _CJK_RUN_RE.findall(normalize(text)):
         run_syllables = [_pinyin_of(ch) for ch in run]
         syllables.extend(f"py:{s}" for s in run_syllables if s)
-        syllables.extend(
-            f"py:{a}_{b}" for a, b in itertools.pairwise(run_syllables) if a and b
-        )
+        syllables.extend(f"py:{a}_{b}" for a, b in itertools.pairwise(run_syllables) if a and b)
     return syllables
 
 
