@@ -46,10 +46,15 @@ unit: install
 	$(BIN)/python -m pytest -m "not integration and not browser and not slow"
 
 evals: install
-	$(BIN)/python -m evals all
+	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_queries.csv --out evals/reports/kb
+	$(BIN)/python -m evals.intent_benchmarks
+	$(BIN)/python -m evals.dialogue_replay --compare-context
+	$(BIN)/python -m evals gaps
 
 bench: install
-	$(BIN)/python -m evals bench
+	$(BIN)/python -m bench.kb_bench
+	$(BIN)/python -m bench.turn_bench
+	$(BIN)/python -m bench.wechat_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

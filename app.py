@@ -7,11 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import agents, chat, handoff, health, pages
+from api import agents, analytics, channels, chat, handoff, health, kb, me, pages, privacy_admin
 from api.errors import install_error_handlers
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, ip_limit
+from api.metrics import Metrics, install_metrics
+from api.privacy import start_retention
 from api.runtime import Overrides, build_runtime, load_heavy
 from assistant.logs import configure_logging
 from assistant.settings import Settings, get_settings
@@ -23,10 +25,13 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
     """Build the FastAPI application; heavy resources load in the lifespan, once."""
     settings = settings or get_settings()
     overrides = overrides or Overrides()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, overrides)
+        metrics.attach(runtime)  # before the services are built, so they write events through the counters
+        runtime.on_close.append(start_retention(runtime))  # privacy: the scheduled retention purge
         app.state.runtime = runtime
         # Load models and indexes off the event loop: /healthz answers at once, /readyz says when ready.
         loader = asyncio.create_task(asyncio.to_thread(load_heavy, runtime))
@@ -53,7 +58,16 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
     app.include_router(agents.router)
     app.include_router(handoff.router)
     app.include_router(handoff.candidates_router)
+    app.include_router(analytics.router)
+    app.include_router(kb.router)
     app.include_router(pages.router)
+    # Channel callers (WeChat's servers, integrations) get their own, larger per-IP budget.
+    channel_limit = ip_limit("channel", "rate_limit_webhook_ip_per_minute")
+    app.include_router(channels.router, dependencies=[Depends(channel_limit)])
+    app.include_router(channels.webhooks_router)
+    app.include_router(me.router)
+    app.include_router(privacy_admin.router)
+    install_metrics(app, metrics)
     return app
 
 
@@ -63,7 +77,7 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws="websockets")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 
 if __name__ == "__main__":

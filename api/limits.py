@@ -1,9 +1,12 @@
-"""ASGI middleware: a request body size limit that answers 413 before the app reads too much."""
+"""Request limits: a body size limit (ASGI middleware, 413 before the app reads too much) and per-IP rate limits."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -43,7 +46,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         try:
@@ -52,8 +55,10 @@ class BodySizeLimit:
             await _reject(send, limit)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    # An HTTPException because FastAPI re-raises those from body parsing (anything else becomes a 400).
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
 
 
 async def _reject(send: Send, limit: int) -> None:
@@ -68,3 +73,20 @@ async def _reject(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy, run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def ip_limit(scope: str, setting: str = "rate_limit_ip_per_minute") -> Callable[[Request], None]:
+    """A dependency counting each request against the caller's IP budget named by a Settings field (429 past it)."""
+
+    def check(request: Request) -> None:
+        runtime = request.app.state.runtime
+        limiter = runtime.components.get("limiter_ip")
+        if limiter is not None:  # apps assembled without `build_runtime` (unit tests) have no limiter
+            limiter.check(scope, client_ip(request), int(getattr(runtime.settings, setting)))
+
+    return check

@@ -37,17 +37,31 @@ async def console_page() -> FileResponse:
     return _page("console.html", "text/html; charset=utf-8")
 
 
+@router.get("/console/analytics")
+async def analytics_page() -> FileResponse:
+    """The admins' analytics page (charts and knowledge gaps)."""
+    return _page("analytics.html", "text/html; charset=utf-8")
+
+
+_JS = "application/javascript; charset=utf-8"
+_CSS = "text/css; charset=utf-8"
+# URL name -> (file under web/static, media type); nothing outside this list is served.
+CONSOLE_ASSETS: dict[str, tuple[str, str]] = {
+    "console.js": ("console.js", _JS),
+    "console.css": ("console.css", _CSS),
+    "analytics.js": ("analytics.js", _JS),
+    "analytics.css": ("analytics.css", _CSS),
+    "chart.js": ("vendor/chart.umd.min.js", _JS),  # Chart.js 4 (MIT), see vendor/chart.js.LICENSE.md
+}
+
+
 @router.get("/console/{asset}")
 async def console_asset(asset: str) -> FileResponse:
     """Scripts and styles of the console."""
-    allowed = {
-        "console.js": "application/javascript; charset=utf-8",
-        "console.css": "text/css; charset=utf-8",
-    }
-    allowed |= {"chart.js": "application/javascript; charset=utf-8"}
-    if asset not in allowed or not (STATIC / asset).exists():
+    if asset not in CONSOLE_ASSETS or not (STATIC / CONSOLE_ASSETS[asset][0]).exists():
         raise NotFound("no such asset")
-    return _page(asset, allowed[asset])
+    path, media_type = CONSOLE_ASSETS[asset]
+    return _page(path, media_type)
 
 
 @router.get("/demo/token")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ class Runtime:
     components: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     startup_error: str | None = None
+    on_close: list[Callable[[], None]] = field(default_factory=list)  # e.g. the channels' webhook worker
     _ready: dict[str, bool] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,7 +49,12 @@ class Runtime:
         return checks
 
     def close(self) -> None:
-        """Release the store."""
+        """Stop background components, then release the store."""
+        for closer in reversed(self.on_close):
+            try:
+                closer()
+            except Exception:
+                log.warning("a component failed to close", exc_info=True)
         self.store.close()
 
     def mark(self, name: str, ready: bool) -> None:
@@ -78,6 +85,10 @@ def build_runtime(settings: Settings, overrides: Overrides) -> Runtime:
         runtime.components["engine"] = overrides.engine
     for name in ("model", "index", "intents", "services"):
         runtime.mark(name, False)
+    from channels.wiring import install_channels
+
+    # Channels: WeChat, inbound/outbound webhooks, delivery of advisors' replies; starts the webhook worker.
+    runtime.on_close.append(install_channels(runtime))
     return runtime
 
 
@@ -92,7 +103,7 @@ def load_heavy(runtime: Runtime) -> None:
             runtime.mark("services", True)
             return
         if runtime.embedder is None:
-            from assistant.embedding import CachingEmbedder
+            from assistant.embedding import BatchingEmbedder, CachingEmbedder
             from assistant.st_embedder import load_embedder
 
             inner = load_embedder(
@@ -101,12 +112,20 @@ def load_heavy(runtime: Runtime) -> None:
             warm_up = getattr(inner, "warm_up", None)
             if warm_up is not None:
                 warm_up()
-            runtime.embedder = CachingEmbedder(inner)
+            # Concurrent turns share one model call (micro-batching); repeated texts cost nothing.
+            runtime.embedder = CachingEmbedder(BatchingEmbedder(inner))
         runtime.mark("model", True)
-        from assistant.bootstrap import prepare_content
+        from assistant.content import ContentManager
 
-        content = prepare_content(settings, runtime.embedder, progress=False)
-        runtime.components.update(content.as_components())
+        content = ContentManager(settings, runtime.embedder)
+        content.prepare()
+        runtime.components["content"] = content
+        runtime.components["kb"] = content.kb
+        runtime.components["engine"] = content.engine(
+            use_context=settings.dialogue_context, answer_writer=_answer_writer(settings)
+        )
+        runtime.components["suggest"] = content.suggest
+        runtime.components["kb_publish"] = content.publish
         runtime.mark("index", True)
         runtime.mark("intents", True)
         runtime.components["services"] = _build_services(runtime)
@@ -121,3 +140,19 @@ def _build_services(runtime: Runtime) -> Any:
     from api.services import build_services
 
     return build_services(runtime)
+
+
+def _answer_writer(settings: Settings) -> Any:
+    """The LLM answer writer when an endpoint is configured, else None (curated answers)."""
+    if not settings.llm_base_url:
+        return None
+    from assistant.dialogue.langchain_writer import LangChainAnswerWriter, build_chat_model
+    from assistant.redaction import redact
+
+    model = build_chat_model(
+        settings.llm_base_url,
+        settings.llm_api_key.get_secret_value(),
+        settings.llm_model,
+        settings.llm_timeout_seconds,
+    )
+    return LangChainAnswerWriter(model, redact=redact)

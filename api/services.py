@@ -11,6 +11,7 @@ from api.runtime import Runtime
 from assistant.chat import ChatService
 from assistant.errors import Unavailable
 from assistant.redaction import redactor
+from channels.wiring import late_emit
 
 
 @dataclass
@@ -46,6 +47,7 @@ def build_services(runtime: Runtime) -> Services:
         max_message_chars=settings.max_message_chars,
         user_rate_limit=settings.rate_limit_user_per_minute,
         redact=redactor(settings.redact_transcripts) if settings.redact_transcripts else None,
+        outbox=late_emit(components),  # channels: outbound webhooks
     )
     return Services(chat=chat)
 

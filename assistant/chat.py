@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -81,6 +81,7 @@ class ChatService:
         user_rate_limit: int = 60,
         redact: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
+        outbox: Callable[[str, Mapping[str, Any]], None] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -93,6 +94,7 @@ class ChatService:
         self.user_rate_limit = user_rate_limit
         self._redact = redact
         self.clock = clock
+        self._outbox = outbox  # channels hook: outbound webhooks (message.created, feedback.created)
 
     # -- conversations -------------------------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class ChatService:
         else:
             raise InvalidInput("send `text` or `quick_reply`")
         self.limiter.check("user", conv.user_id, self.user_rate_limit)
-        with _TurnLock(self.store, conversation_id):
+        with TurnLock(self.store, conversation_id):
             return self._post_locked(conv.id, text, quick_reply)
 
     def _post_locked(self, conversation_id: str, text: str | None, quick_reply: str | None) -> TurnOutcome:
@@ -137,15 +139,20 @@ class ChatService:
         user_msg = self.repo.append(conv.id, "user", stored_text, user_data)
         if user_msg is None:  # pragma: no cover - unconditional appends always succeed
             raise Conflict("could not store the message")
+        self._emit_message(user_msg)  # channels hook
         if conv.mode != "bot":
             self._relay(conv, user_msg)
             return TurnOutcome(conv, user_msg, None, None, None)
         publish_message(self.bus, user_msg)
         publish_typing(self.bus, conv.id, "bot", True)
         before = DialogueState.from_dict(self.repo.load_state(conv.id) or {"tier": conv.tier})
+        if before.handed_off:
+            # The advisor resolved the ticket and gave the conversation back: start the bot's counters afresh.
+            before = replace(before, handed_off=False, handoff_reason=None, consecutive_fallbacks=0, pending=None)
         now = self.clock()
         turn = UserTurn(
-            text=text,
+            # With redaction on, the engine sees the redacted text too: its trace and state are stored as well.
+            text=stored_text if text is not None and self._redact else text,
             quick_reply=quick_reply,
             tier=conv.tier,
             channel=conv.channel,
@@ -160,6 +167,7 @@ class ChatService:
             publish_typing(self.bus, conv.id, "bot", False)
             return TurnOutcome(conv, user_msg, None, decision, None)
         publish_message(self.bus, bot_msg)
+        self._emit_message(bot_msg)  # channels hook
         handoff = None
         if decision.action == "handoff" and self.escalator is not None:
             handoff = self._escalate(conv, decision, now)
@@ -241,7 +249,17 @@ class ChatService:
             batch.append((ev.CLARIFY_RESOLVED, {**base, "faq_id": decision.faq_id}))
         if decision.action in ("fallback", "handoff"):
             batch.append(
-                (ev.FALLBACK if decision.action == "fallback" else "turn.unresolved", {**base, "text": user_msg.text})
+                (
+                    ev.FALLBACK if decision.action == "fallback" else ev.TURN_UNRESOLVED,
+                    # Intent, reason and quick-reply flag let gap analysis skip turns that only ask for a person.
+                    {
+                        **base,
+                        "text": user_msg.text,
+                        "intent": turn["intent"],
+                        "reason": decision.handoff_reason,
+                        "quick_reply": "quick_reply" in user_msg.data,
+                    },
+                )
             )
         if decision.resolved_confirmation:
             batch.append((ev.RESOLUTION_CONFIRMED, {**base, "via": "thanks"}))
@@ -260,6 +278,15 @@ class ChatService:
         if rating == "up":
             batch.append((ev.RESOLUTION_CONFIRMED, {"via": "feedback", "channel": conv.channel, "tier": conv.tier}))
         self.events.record_many(batch, conversation_id=conv.id, user_id=conv.user_id)
+        if self._outbox is not None:  # channels hook
+            self._outbox("feedback.created", {**data, "conversation_id": conv.id})
+
+    def _emit_message(self, message: StoredMessage) -> None:
+        """Channels hook: tell the outbox (outbound webhooks) about a stored message."""
+        if self._outbox is not None:
+            self._outbox(
+                "message.created", {"conversation_id": message.conversation_id, "message": message_to_json(message)}
+            )
 
     def csat(self, conversation_id: str, score: int, comment: str | None = None) -> None:
         """The user's 1–5 rating of the human help they got."""
@@ -294,15 +321,16 @@ def _bot_data(decision: Decision) -> dict[str, Any]:
     }
 
 
-class _TurnLock:
+class TurnLock:
     """Serialises the turns of one conversation across threads and workers (a key with a TTL in the store)."""
 
-    def __init__(self, store: Store, conversation_id: str) -> None:
+    def __init__(self, store: Store, conversation_id: str, wait_seconds: float = TURN_LOCK_SECONDS) -> None:
         self._store = store
         self._key = f"lock:turn:{conversation_id}"
+        self._wait = wait_seconds
 
-    def __enter__(self) -> _TurnLock:
-        deadline = time.monotonic() + TURN_LOCK_SECONDS
+    def __enter__(self) -> TurnLock:
+        deadline = time.monotonic() + self._wait
         delay = 0.002
         while not self._store.set_once(self._key, "1", TURN_LOCK_SECONDS):
             if time.monotonic() > deadline:
@@ -315,4 +343,4 @@ class _TurnLock:
         self._store.delete_key(self._key)
 
 
-__all__ = ["ChatService", "Escalator", "TurnOutcome", "clean_text", "conversation_topic"]
+__all__ = ["ChatService", "Escalator", "TurnLock", "TurnOutcome", "clean_text", "conversation_topic"]

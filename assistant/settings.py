@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         "onnx",
         description="`onnx` exports the model once to ONNX Runtime (≈4x faster); `torch` runs it as is.",
     )
+    dialogue_context: bool = Field(
+        True, description="Resolve elliptical follow-ups with the conversation (false only for A/B evaluation)."
+    )
     build_on_start: bool = Field(
         True, description="Build the KB index and intent model at start-up when missing or stale."
     )
@@ -85,6 +88,12 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(2000, ge=10, description="Longest accepted chat message.")
     rate_limit_user_per_minute: int = Field(60, ge=1, description="Messages per user per minute.")
     rate_limit_ip_per_minute: int = Field(600, ge=1, description="Requests per client IP per minute.")
+    rate_limit_webhook_ip_per_minute: int = Field(
+        3000,
+        ge=1,
+        description="Requests per client IP per minute on the channel endpoints (higher: WeChat's servers and "
+        "integrations send every user's messages from a few addresses).",
+    )
 
     # -- handoff ---------------------------------------------------------------------------------
     sla_vip_minutes: float = Field(5.0, gt=0, description="First-reply SLA for vip users.")
@@ -93,7 +102,14 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Timezone of business hours and reports.")
 
     # -- privacy ---------------------------------------------------------------------------------
-    retention_days: int = Field(365, ge=1, description="Conversations older than this are purged.")
+    retention_days: int = Field(
+        365,
+        ge=1,
+        description="Conversations whose last activity is older than this are purged, with everything tied to them.",
+    )
+    retention_interval_minutes: float = Field(
+        60.0, ge=0, description="How often the retention job runs in the server; 0 disables it (run the CLI instead)."
+    )
     redact_transcripts: bool = Field(
         False, description="Also redact personal data (phone, ID, email, bank card) in stored transcripts."
     )
@@ -119,6 +135,37 @@ class Settings(BaseSettings):
     signature_tolerance_seconds: int = Field(
         300, ge=1, description="Accepted clock skew of signed WeChat and webhook requests."
     )
+    wechat_reply_budget_seconds: float = Field(
+        4.0,
+        gt=0,
+        lt=5,
+        description="Time a WeChat turn may take for a passive reply (WeChat waits 5 s); slower answers are "
+        "sent through the customer-service message API.",
+    )
+    wechat_idle_hours: float = Field(
+        24.0,
+        gt=0,
+        description="A WeChat user's conversation idle this long (and not with an advisor) ends; "
+        "their next message starts a new one.",
+    )
+    wechat_users_file: Path | None = Field(
+        None,
+        description='JSON file mapping WeChat openids to platform users: `{"<openid>": {"id": "u-42", '
+        '"tier": "vip", "name": "王同学"}}`; unknown openids chat as free-tier `wechat:<openid>`.',
+    )
+    wechat_welcome_text: str = Field(
+        "您好，欢迎关注知行学堂！我是智能客服，课程、会员、退款、发票等问题都可以直接发文字问我；"
+        "需要人工服务请回复“转人工”。",
+        min_length=1,
+        description="Reply to a new WeChat follower (subscribe event).",
+    )
+    webhook_max_attempts: int = Field(
+        6, ge=1, le=30, description="Delivery attempts of an outbound webhook before it goes to the dead letters."
+    )
+    webhook_backoff_seconds: float = Field(
+        2.0, gt=0, description="First retry delay of an outbound webhook; doubles per attempt (capped at 1 h)."
+    )
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one outbound webhook request.")
 
     @field_validator("log_level")
     @classmethod

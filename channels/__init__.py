@@ -1,0 +1,1 @@
+"""Channels: the WeChat Official Account, signed inbound webhooks, and outbound webhooks (the outbox)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from assistant.conversations import ConversationRepository
+from assistant.conversations import Conversation, ConversationRepository, message_to_json
 from assistant.live import publish_message, publish_queue, publish_ticket, publish_typing
 from handoff.hours import BusinessHours
 from handoff.models import Ticket
@@ -15,6 +15,21 @@ from handoff.tickets import TicketRepository
 from storage.ports import EventBus, StoredEvent, StoredMessage
 
 log = logging.getLogger(__name__)
+
+# -- channels hooks (channels/): outbound webhooks and delivery to non-web channels such as WeChat ----------
+Emit = Callable[[str, Mapping[str, Any]], None]  # (event_type, JSON payload) -> None, never raises
+
+
+class ChannelDelivery(Protocol):
+    """Carries advisor and system messages to conversations outside the web widget (e.g. WeChat)."""
+
+    def check(self, conversation: Conversation) -> None:
+        """Raise (e.g. Conflict) when the conversation's channel cannot take a message now."""
+        ...
+
+    def __call__(self, conversation: Conversation, message: StoredMessage) -> object:
+        """Deliver one message through the conversation's channel."""
+        ...
 
 
 class Notifier:
@@ -27,19 +42,51 @@ class Notifier:
         tickets: TicketRepository,
         hours: BusinessHours,
         default_wait: float,
+        *,
+        emit: Emit | None = None,
+        delivery: ChannelDelivery | None = None,
     ) -> None:
         self.bus = bus
         self.conversations = conversations
         self.tickets = tickets
         self.hours = hours
         self.default_wait = default_wait
+        self.emit = emit
+        self.delivery = delivery
 
     def system_message(self, ticket: Ticket, text: str, data: Mapping[str, Any]) -> StoredMessage | None:
         """Append a `system` message to the conversation and publish it to the user and the consoles."""
         message = self.conversations.append(ticket.conversation_id, "system", text, dict(data))
         if message is not None:
             self.message(message, ticket.id)
+            self.outbound(message)
         return message
+
+    # -- channels hooks ---------------------------------------------------------------------------------
+
+    def emit_event(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        """Hand an event to the outbox (outbound webhooks)."""
+        if self.emit is not None:
+            self._safely(self.emit, event_type, payload)
+
+    def outbound(self, message: StoredMessage) -> None:
+        """Emit `message.created` and deliver an advisor or system message through a non-web channel."""
+        payload = {"conversation_id": message.conversation_id, "message": message_to_json(message)}
+        self.emit_event("message.created", payload)
+        delivery, conversation = self.delivery, self._non_web(message.conversation_id)
+        if delivery is not None and conversation is not None:
+            self._safely(delivery, conversation, message)
+
+    def check_channel(self, conversation_id: str) -> None:
+        """Raise before anything is stored when the conversation's channel refuses messages now."""
+        delivery, conversation = self.delivery, self._non_web(conversation_id)
+        if delivery is not None and conversation is not None:
+            delivery.check(conversation)
+
+    def _non_web(self, conversation_id: str) -> Conversation | None:
+        # The widget follows the live bus; only other channels need a push (and only they are read here).
+        conversation = self.conversations.get(conversation_id) if self.delivery is not None else None
+        return conversation if conversation is not None and conversation.channel != "web" else None
 
     def message(self, message: StoredMessage, ticket_id: str | None) -> None:
         """Publish a transcript entry (to agents too when it belongs to a ticket)."""
@@ -102,3 +149,17 @@ class Notifier:
             action(*args, **kwargs)
         except Exception:
             log.warning("live handoff notification failed", exc_info=True)
+
+
+def ticket_payload(ticket: Ticket) -> dict[str, Any]:
+    """The outbound-webhook view of a ticket (no packet, notes or transcript): channels hook."""
+    return {
+        "ticket_id": ticket.id,
+        "conversation_id": ticket.conversation_id,
+        "user_id": ticket.user_id,
+        "tier": ticket.tier,
+        "channel": ticket.channel,
+        "reason": ticket.reason,
+        "kind": ticket.kind,
+        "status": ticket.status,
+    }

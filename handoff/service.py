@@ -18,7 +18,7 @@ from handoff.agents import AgentDirectory
 from handoff.hours import BusinessHours
 from handoff.knowledge import KnowledgeLoop, Publisher, Suggest
 from handoff.models import STATUSES, Candidate, Ticket, TicketKind
-from handoff.notify import Notifier
+from handoff.notify import ChannelDelivery, Emit, Notifier, ticket_payload
 from handoff.packet import Summarizer, build_packet
 from handoff.queue import DEFAULT_SLA_MINUTES, DEFAULT_WAIT_PER_POSITION, sla_deadline, ticket_view
 from handoff.tickets import TicketRepository
@@ -62,6 +62,8 @@ class HandoffService:
         publish: Publisher | None = None,
         clock: Callable[[], float] = time.time,
         default_wait_per_position: float = DEFAULT_WAIT_PER_POSITION,
+        emit: Emit | None = None,
+        delivery: ChannelDelivery | None = None,
     ) -> None:
         self.store = store
         self.conversations = ConversationRepository(store)
@@ -72,7 +74,15 @@ class HandoffService:
         self.summarizer = summarizer
         self.clock = clock
         self.knowledge = KnowledgeLoop(store, self.conversations, publish, suggest, clock)
-        self.notify = Notifier(bus, self.conversations, self.tickets, self.hours, default_wait_per_position)
+        self.notify = Notifier(
+            bus,
+            self.conversations,
+            self.tickets,
+            self.hours,
+            default_wait_per_position,
+            emit=emit,  # channels hook: outbound webhooks
+            delivery=delivery,  # channels hook: advisor/system messages to WeChat and other non-web channels
+        )
 
     # -- the user's side ------------------------------------------------------------------------------
 
@@ -142,7 +152,8 @@ class HandoffService:
         self.notify.system_message(ticket, text, data)
         self.notify.ticket("ticket.created", ticket, now, position=position, eta=eta)
         self.notify.queue(now, snapshot)
-        self.notify.event(ev.HANDOFF, ticket, now, reason=reason, kind=kind)
+        self.notify.event(ev.HANDOFF, ticket, now, reason=reason, kind=kind, sla_deadline=ticket.sla_deadline)
+        self.notify.emit_event("handoff.created", ticket_payload(ticket))  # channels hook
         return ticket
 
     def on_user_message(self, conversation: Conversation, message: StoredMessage) -> None:
@@ -234,11 +245,13 @@ class HandoffService:
         body = _text(text)
         ticket = self._assigned_to(ticket_id, agent)
         account = self.agents.require(agent.username)
+        self.notify.check_channel(ticket.conversation_id)  # channels hook: e.g. WeChat's 48-hour window (409)
         data = {"agent_name": account.name, "ticket_id": ticket.id}
         message = self.conversations.append(ticket.conversation_id, "agent", body, data, only_if_mode="human")
         if message is None:
             raise Conflict("the conversation is no longer with an advisor")
         self.notify.message(message, ticket.id)
+        self.notify.outbound(message)  # channels hook: webhooks and non-web delivery
         now = self.clock()
         first = self.tickets.transition(ticket.id, {"first_reply_at": None}, {"first_reply_at": now})
         self.tickets.transition(ticket.id, {}, {"last_agent_message_at": now})
@@ -324,6 +337,7 @@ class HandoffService:
         self.notify.ticket("ticket.resolved", done, now)
         self.notify.queue(now)
         self.notify.event(ev.TICKET_RESOLVED, done, now, seconds=round(now - done.created_at, 1))
+        self.notify.emit_event("handoff.resolved", {**ticket_payload(done), "resolved_by": done.resolved_by})
         return Resolution(done, candidate)
 
     def typing(self, ticket_id: str, agent: AgentIdentity, active: bool = True) -> None:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from assistant.conversations import Conversation
 from assistant.errors import Unavailable
 from assistant.settings import Settings
 from handoff.hours import BusinessHours
 from handoff.packet import Summarizer
 from handoff.service import HandoffService
 from knowledge_base.models import FaqEntry
-from storage.ports import EventBus, Store
+from storage.ports import EventBus, Store, StoredMessage
 
 SERVICE_KEY = "handoff"
 SUGGEST_KEY = "suggest"  # Callable[[str], list[dict]]: query -> [{"id", "question", "answer", "score"}]
 PUBLISH_KEY = "kb_publish"  # Callable[[list[FaqEntry]], str]: entries -> new snapshot version
 SUMMARIZER_KEY = "summarizer"  # Callable[[list[str]], str]: transcript lines -> summary (optional LLM)
+OUTBOX_KEY = "outbox"  # .emit(event_type, payload): outbound webhooks (channels/outbox.py)
+DELIVERY_KEY = "channel_delivery"  # .check(conv), (conv, message): WeChat & co. (channels/delivery.py)
 
 
 class RuntimeLike(Protocol):
@@ -54,6 +57,31 @@ def _summarizer(components: dict[str, Any]) -> Summarizer:
     return summarize
 
 
+class _LateDelivery:
+    """The channels' delivery hook, looked up at call time (absent: nothing to deliver, nothing to check)."""
+
+    def __init__(self, components: dict[str, Any]) -> None:
+        self._components = components
+
+    def check(self, conversation: Conversation) -> None:
+        hook = self._components.get(DELIVERY_KEY)
+        if hook is not None:
+            hook.check(conversation)
+
+    def __call__(self, conversation: Conversation, message: StoredMessage) -> object:
+        hook = self._components.get(DELIVERY_KEY)
+        return hook(conversation, message) if hook is not None else None
+
+
+def _emit(components: dict[str, Any]) -> Callable[[str, Mapping[str, Any]], None]:
+    def emit(event_type: str, payload: Mapping[str, Any]) -> None:
+        outbox = components.get(OUTBOX_KEY)
+        if outbox is not None:
+            outbox.emit(event_type, payload)
+
+    return emit
+
+
 def build_handoff_service(runtime: RuntimeLike, *, hours: BusinessHours | None = None) -> HandoffService:
     """The service on the runtime's store and bus, with SLAs from Settings and late-bound KB/LLM hooks."""
     settings = runtime.settings
@@ -65,6 +93,8 @@ def build_handoff_service(runtime: RuntimeLike, *, hours: BusinessHours | None =
         summarizer=_summarizer(runtime.components),
         suggest=_suggest(runtime.components),
         publish=_publish(runtime.components),
+        emit=_emit(runtime.components),
+        delivery=_LateDelivery(runtime.components),
     )
 
 

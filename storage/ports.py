@@ -10,6 +10,7 @@ Every write returns only after it is durable (committed to SQLite / acknowledged
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,9 +54,7 @@ class DocumentStore(Protocol):
         """The document, or None."""
         ...
 
-    def list(
-        self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None
-    ) -> list[JSON]:
+    def list(self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None) -> list[JSON]:
         """Documents of a kind (optionally of one owner, optionally whose top-level fields equal `where`)."""
         ...
 
@@ -63,9 +62,7 @@ class DocumentStore(Protocol):
         """Remove a document; True if it existed."""
         ...
 
-    def update_if(
-        self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]
-    ) -> JSON | None:
+    def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
         """Atomically apply `changes` (top-level fields) if every `expected` field matches; else None.
 
         An empty `expected` updates unconditionally if the document exists. Of any number of concurrent
@@ -75,6 +72,10 @@ class DocumentStore(Protocol):
 
     def owners_of(self, kind: str, doc_id: str) -> str | None:
         """The owner recorded for a document, or None."""
+        ...
+
+    def owned(self, owner: str) -> builtins.list[tuple[str, str]]:
+        """(kind, id) of every document owned by `owner`, whatever its kind (export and erasure)."""
         ...
 
 
@@ -121,14 +122,16 @@ class EventLog(Protocol):
         """Store events durably (batched; cheap on the hot path)."""
         ...
 
-    def iter_events(
-        self, start: float, end: float, *, types: Sequence[str] | None = None
-    ) -> Iterator[StoredEvent]:
+    def iter_events(self, start: float, end: float, *, types: Sequence[str] | None = None) -> Iterator[StoredEvent]:
         """Events with start <= at < end, ordered by time."""
         ...
 
     def delete_events(self, *, user_id: str | None = None, conversation_id: str | None = None) -> int:
         """Erase the events of a user or a conversation."""
+        ...
+
+    def events_of(self, *, user_id: str | None = None, conversation_id: str | None = None) -> list[StoredEvent]:
+        """Every event of a user or a conversation, ordered by time (export), without scanning the whole log."""
         ...
 
 
@@ -165,6 +168,10 @@ class Store(DocumentStore, MessageLog, EventLog, KeyStore, Protocol):
 
     def dump_text(self) -> str:
         """Every stored byte as text (for erasure tests and operator audits)."""
+        ...
+
+    def scrub(self) -> None:
+        """Make deleted data unrecoverable from the backend's files (WAL, append-only file) after an erasure."""
         ...
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +27,10 @@ import redis
 from storage.ports import JSON, StoredEvent, StoredMessage
 from storage.sqlite import check_kind, dump_json, fields_match
 
+log = logging.getLogger(__name__)
+
 _PAGE = 500
+_GLOB_SPECIAL = re.compile(r"[\\*?\[\]]")  # escaped in SCAN patterns built from ids
 _EVENT_ID_WIDTH = 15  # zero-padded so ids sort as numbers among events with the same time
 
 _PUT = """
@@ -133,9 +138,7 @@ class RedisStore:
         raw = self._raw_doc(kind, doc_id)
         return None if raw is None else _loads(raw)
 
-    def list(
-        self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None
-    ) -> list[JSON]:
+    def list(self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None) -> list[JSON]:
         """Documents of a kind, ordered by id (optionally of one owner and matching `where`)."""
         kind = check_kind(kind)
         index = f"docs:{kind}" if owner is None else f"owned:{kind}:{owner}"
@@ -152,13 +155,9 @@ class RedisStore:
     def delete(self, kind: str, doc_id: str) -> bool:
         """Remove a document; True if it existed."""
         kind = check_kind(kind)
-        return bool(
-            self._delete(keys=[f"doc:{kind}:{doc_id}", f"docs:{kind}"], args=[f"owned:{kind}:", doc_id])
-        )
+        return bool(self._delete(keys=[f"doc:{kind}:{doc_id}", f"docs:{kind}"], args=[f"owned:{kind}:", doc_id]))
 
-    def update_if(
-        self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]
-    ) -> JSON | None:
+    def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
         """Atomically apply `changes` if every `expected` field matches; else None."""
         key = f"doc:{check_kind(kind)}:{doc_id}"
         while True:
@@ -177,6 +176,16 @@ class RedisStore:
     def owners_of(self, kind: str, doc_id: str) -> str | None:
         """The owner recorded for a document, or None."""
         return cast(str | None, self._r.hget(f"doc:{check_kind(kind)}:{doc_id}", "owner"))
+
+    def owned(self, owner: str) -> builtins.list[tuple[str, str]]:
+        """(kind, id) of every document owned by `owner`, ordered by kind and id (scans the owner indexes)."""
+        found: builtins.list[tuple[str, str]] = []
+        pattern = "owned:*:" + _GLOB_SPECIAL.sub(r"\\\g<0>", owner)
+        for key in cast(Iterator[str], self._r.scan_iter(match=pattern, count=1000)):
+            _, kind, key_owner = key.split(":", 2)
+            if key_owner == owner:  # `*` may also have matched the start of an owner that contains ':'
+                found.extend((kind, doc_id) for doc_id in cast(set[str], self._r.smembers(key)))
+        return sorted(found)
 
     def _raw_doc(self, kind: str, doc_id: str) -> str | None:
         return cast(str | None, self._r.hget(f"doc:{check_kind(kind)}:{doc_id}", "json"))
@@ -217,9 +226,7 @@ class RedisStore:
                     return None
                 checked = raw
             # With `require`, the script appends only if the conversation is still the text we checked.
-            seq = int(
-                self._append(keys=keys, args=[body, message_id, "0" if require is None else "1", checked])
-            )
+            seq = int(self._append(keys=keys, args=[body, message_id, "0" if require is None else "1", checked]))
             if seq:
                 return StoredMessage(message_id, conversation_id, seq, role, text, created_at, payload)
 
@@ -282,9 +289,7 @@ class RedisStore:
                 pipe.sadd(f"events:conv:{event.conversation_id}", member)
         pipe.execute()
 
-    def iter_events(
-        self, start: float, end: float, *, types: Sequence[str] | None = None
-    ) -> Iterator[StoredEvent]:
+    def iter_events(self, start: float, end: float, *, types: Sequence[str] | None = None) -> Iterator[StoredEvent]:
         """Events with start <= at < end, ordered by time (then id), read page by page."""
         wanted = set(types) if types is not None else None
         low, ties = start, 0  # ties: events already read whose time equals `low`
@@ -299,16 +304,9 @@ class RedisStore:
             for raw in bodies:
                 if raw is None:  # erased since the range was read
                     continue
-                body = _loads(raw)
-                if wanted is None or body["type"] in wanted:
-                    yield StoredEvent(
-                        body["type"],
-                        float(body["at"]),
-                        body["conversation_id"],
-                        body["user_id"],
-                        body["data"],
-                        body["id"],
-                    )
+                event = _event(raw)
+                if wanted is None or event.type in wanted:
+                    yield event
             last_at = page[-1][1]
             same = sum(1 for _, at in page if at == last_at)
             ties = ties + same if last_at == low else same
@@ -323,9 +321,22 @@ class RedisStore:
         indexes = [f"events:user:{user_id}"] if user_id else []
         indexes += [f"events:conv:{conversation_id}"] if conversation_id else []
         prefixes = ["events:user:", "events:conv:"]
-        return sum(
-            int(self._delete_events(keys=[i, "events:at", "events:data"], args=prefixes)) for i in indexes
-        )
+        return sum(int(self._delete_events(keys=[i, "events:at", "events:data"], args=prefixes)) for i in indexes)
+
+    def events_of(
+        self, *, user_id: str | None = None, conversation_id: str | None = None
+    ) -> builtins.list[StoredEvent]:
+        """Every event of a user or a conversation, ordered by time (then id)."""
+        if not user_id and not conversation_id:
+            raise ValueError("events_of needs a user_id or a conversation_id")
+        indexes = [f"events:user:{user_id}"] if user_id else []
+        indexes += [f"events:conv:{conversation_id}"] if conversation_id else []
+        members = sorted(cast(set[str], self._r.sunion(indexes)))
+        events: builtins.list[StoredEvent] = []
+        for start in range(0, len(members), _PAGE):
+            bodies = cast(builtins.list[str | None], self._r.hmget("events:data", members[start : start + _PAGE]))
+            events.extend(_event(raw) for raw in bodies if raw is not None)
+        return sorted(events, key=lambda e: (e.at, e.id))
 
     # -- keys ----------------------------------------------------------------------------------------
 
@@ -379,9 +390,25 @@ class RedisStore:
             lines.append(f"{key} {kind} {json.dumps(value, ensure_ascii=False)}")
         return "\n".join(lines)
 
+    def scrub(self) -> None:
+        """Rewrite the append-only file, whose history still holds deleted values (no-op without AOF)."""
+        try:
+            if cast(dict[str, Any], self._r.info("persistence")).get("aof_enabled"):
+                self._r.bgrewriteaof()
+        except redis.ResponseError:
+            # A rewrite is already running; it forked before this erasure, so ask for one more once it ends.
+            log.warning("an AOF rewrite was already running; erased values stay in the AOF until the next one")
+
     def close(self) -> None:
         """Release the connection pool."""
         self._r.close()
+
+
+def _event(raw: str) -> StoredEvent:
+    body = _loads(raw)
+    return StoredEvent(
+        body["type"], float(body["at"]), body["conversation_id"], body["user_id"], body["data"], body["id"]
+    )
 
 
 def _message(seq: str, raw: str) -> StoredMessage:

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS documents_kind_owner ON documents (kind, owner);
+CREATE INDEX IF NOT EXISTS documents_owner ON documents (owner);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL,
@@ -150,9 +151,7 @@ class SqliteStore:
         if owner is None:
             rows = self._read("SELECT json FROM documents WHERE kind = ? ORDER BY id", (kind,))
         else:
-            rows = self._read(
-                "SELECT json FROM documents WHERE kind = ? AND owner = ? ORDER BY id", (kind, owner)
-            )
+            rows = self._read("SELECT json FROM documents WHERE kind = ? AND owner = ? ORDER BY id", (kind, owner))
         docs = [_loads(row[0]) for row in rows]
         return [doc for doc in docs if fields_match(doc, where)] if where else docs
 
@@ -161,14 +160,10 @@ class SqliteStore:
         with self._write() as db:
             return db.execute("DELETE FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).rowcount > 0
 
-    def update_if(
-        self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]
-    ) -> JSON | None:
+    def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
         """Atomically apply `changes` if every `expected` field matches; else None."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT json FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)
-            ).fetchone()
+            row = db.execute("SELECT json FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
             if row is None:
                 return None
             doc = _loads(row[0])
@@ -185,6 +180,11 @@ class SqliteStore:
         """The owner recorded for a document, or None."""
         rows = self._read("SELECT owner FROM documents WHERE kind = ? AND id = ?", (kind, doc_id))
         return rows[0][0] if rows else None
+
+    def owned(self, owner: str) -> builtins.list[tuple[str, str]]:
+        """(kind, id) of every document owned by `owner`, ordered by kind and id."""
+        rows = self._read("SELECT kind, id FROM documents WHERE owner = ? ORDER BY kind, id", (owner,))
+        return [(str(kind), str(doc_id)) for kind, doc_id in rows]
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -252,22 +252,19 @@ class SqliteStore:
             return
         rows = [(e.type, e.at, e.conversation_id, e.user_id, dump_json(e.data)) for e in events]
         with self._write() as db:
-            db.executemany(
-                "INSERT INTO events (type, at, conversation_id, user_id, data) VALUES (?, ?, ?, ?, ?)", rows
-            )
+            db.executemany("INSERT INTO events (type, at, conversation_id, user_id, data) VALUES (?, ?, ?, ?, ?)", rows)
 
-    def iter_events(
-        self, start: float, end: float, *, types: Sequence[str] | None = None
-    ) -> Iterator[StoredEvent]:
+    def iter_events(self, start: float, end: float, *, types: Sequence[str] | None = None) -> Iterator[StoredEvent]:
         """Events with start <= at < end, ordered by time (then id), read page by page."""
         wanted = set(types) if types is not None else None
         last_at, last_id = start, -1
         while True:
-            # Keyset paging holds the lock only per page, so a slow consumer never blocks writers.
+            # Keyset paging holds the lock only per page, so a slow consumer never blocks writers. The row-value
+            # comparison lets SQLite walk the (at, id) index in order; the equivalent OR sorted every page.
             rows = self._read(
                 "SELECT id, type, at, conversation_id, user_id, data FROM events "
-                "WHERE (at > ? OR (at = ? AND id > ?)) AND at < ? ORDER BY at, id LIMIT ?",
-                (last_at, last_at, last_id, end, _EVENT_PAGE),
+                "WHERE (at, id) > (?, ?) AND at < ? ORDER BY at, id LIMIT ?",
+                (last_at, last_id, end, _EVENT_PAGE),
             )
             for row in rows:
                 if wanted is None or row[1] in wanted:
@@ -285,6 +282,19 @@ class SqliteStore:
                 "DELETE FROM events WHERE user_id = ? OR conversation_id = ?",
                 (user_id or None, conversation_id or None),
             ).rowcount
+
+    def events_of(
+        self, *, user_id: str | None = None, conversation_id: str | None = None
+    ) -> builtins.list[StoredEvent]:
+        """Every event of a user or a conversation, ordered by time (then id)."""
+        if not user_id and not conversation_id:
+            raise ValueError("events_of needs a user_id or a conversation_id")
+        rows = self._read(
+            "SELECT id, type, at, conversation_id, user_id, data FROM events "
+            "WHERE user_id = ? OR conversation_id = ? ORDER BY at, id",
+            (user_id or None, conversation_id or None),
+        )
+        return [StoredEvent(row[1], row[2], row[3], row[4], _loads(row[5]), int(row[0])) for row in rows]
 
     # -- keys ----------------------------------------------------------------------------------------
 
@@ -360,6 +370,11 @@ class SqliteStore:
         """Every row of every table as text (expired keys included: they are still stored)."""
         with self._lock:
             return "\n".join(self._db.iterdump())
+
+    def scrub(self) -> None:
+        """Checkpoint and truncate the WAL, whose old frames still hold deleted rows (freed pages are zeroed)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Close the connection (the last close also checkpoints and removes the WAL file)."""

@@ -131,3 +131,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def prepared_data_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """A data dir holding the demo KB snapshot and intent model, built once per session with the real model."""
+    from assistant.content import ContentManager
+    from assistant.embedding import CachingEmbedder
+    from assistant.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("prepared")
+    settings = Settings(data_dir=data_dir, log_json=False)
+    ContentManager(settings, CachingEmbedder(real_embedder)).prepare()
+    models = data_dir / "models"
+    if not models.exists():
+        models.symlink_to(MODEL_CACHE, target_is_directory=True)
+    return data_dir

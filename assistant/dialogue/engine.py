@@ -9,6 +9,7 @@ from assistant.dialogue.clarification import close_candidates, match_candidate, 
 from assistant.dialogue.context import follow_up_kind
 from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX, HANDOFF_PAYLOAD, UserTurn
 from assistant.dialogue.escalation import (
+    asks_about_service,
     is_angry_complaint,
     is_explicit_request,
     is_sustained_negative,
@@ -115,7 +116,10 @@ class DialogueEngine:
             t.intent = intent = _question_reading(intent)
         rules = self._policy.handoff
         if is_explicit_request(t.text, intent, rules):
-            return self._replies.handoff(t, "explicit_request")
+            # "人工客服几点上班" asks about people without asking for one: the FAQ answers it when it can.
+            if not (asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable):
+                return self._replies.handoff(t, "explicit_request")
+            t.notes.append("question_about_agents")
         if had_text and is_sustained_negative(t.state.sentiment, rules.negative_sentiment):
             return self._replies.handoff(t, "negative_sentiment")
         if is_angry_complaint(intent, t.sentiment, rules):
@@ -162,8 +166,11 @@ class DialogueEngine:
                 vector=t.vector,
                 context=self._context(t),
                 last_faq_id=t.state.last_faq_id,
+                last_category=t.state.last_category,
             )
             t.queries.extend(t.retrieval.queries)
+            if t.retrieval.note:
+                t.notes.append(t.retrieval.note)
         return t.retrieval
 
     def _on_quick_reply(self, t: TurnContext, payload: str) -> Outcome | None:

@@ -27,6 +27,39 @@ def asks_for_person(text: str, phrases: tuple[str, ...]) -> bool:
     return False
 
 
+# Asking about the human service ("人工客服几点上班", "有电话客服吗") is a question for the FAQ, not a request.
+_ASKING = re.compile(r"请问|想问|想知道|想了解|问一下|问下|i'd like to know|i want to know|can you tell me")
+_ZH_REQUEST = re.compile(r"[转找要接请想帮让叫换]|麻烦|安排")
+_EN_REQUEST = re.compile(
+    r"\b(?:want|need|let me|connect|transfer|put me|get me|please|talk to|speak to|speak with|talk with)\b"
+)
+_ZH_QUESTION = re.compile(r"几点|什么时候|时间|电话|号码|多少|吗|哪|什么|怎么联系|如何联系|是否")
+_EN_QUESTION = re.compile(r"\b(?:when|what|where|which|hours?|phone|number|is there|are there|do you have|how)\b|\?")
+_FILLER = re.compile(r"[\s\W_]+|[啊呀吧啦呢哦嘛的了]")
+LITTLE_ELSE = 2  # characters or words beside a handoff phrase that still leave a bare request ("人工客服！")
+
+
+def _units(text: str) -> int:
+    return len(re.findall(r"[a-z0-9]+|[^\x00-\x7f]", text))
+
+
+def asks_about_service(text: str, phrases: tuple[str, ...]) -> bool:
+    """True when a message mentioning the human service reads as a question about it rather than a request.
+
+    A bare phrase ("人工客服") or a request verb or marker (转/找/要/接/请/想, "I want", "connect me") is a request;
+    otherwise a question word ("几点", "电话", "吗", "when", "is there") makes it a question.
+    """
+    norm = _ASKING.sub(" ", normalize(text))
+    rest = norm
+    for phrase in phrases:
+        rest = rest.replace(normalize(phrase), " ")
+    if rest != norm and _units(_FILLER.sub(" ", rest)) <= LITTLE_ELSE:
+        return False
+    if _ZH_REQUEST.search(norm) or _EN_REQUEST.search(norm):
+        return False
+    return bool(_ZH_QUESTION.search(norm) or _EN_QUESTION.search(norm))
+
+
 def is_explicit_request(text: str, intent: IntentPrediction | None, policy: HandoffPolicy) -> bool:
     """An explicit ask for a person: a policy phrase or the `human_agent` intent."""
     return asks_for_person(text, policy.explicit_phrases) or (intent is not None and intent.intent == HUMAN_AGENT)

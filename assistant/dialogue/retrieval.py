@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.dialogue.context import follow_up_kind
+from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind
 from assistant.dialogue.decision import Source, TraceQuery
 from assistant.dialogue.ports import FaqRetriever
-from knowledge_base.models import SearchResult
+from knowledge_base.models import Hit, SearchResult
 
 TRACE_HITS = 3
+TOPIC_EVIDENCE = 0.5  # an on-topic hit needs at least this share of the answerable bar
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Retrieval:
     result: SearchResult
     follow_up: bool
     queries: tuple[TraceQuery, ...]
+    note: str | None = None
 
 
 def _trace(result: SearchResult, context: str | None, chosen: bool) -> TraceQuery:
@@ -44,6 +46,7 @@ def retrieve(
     vector: np.ndarray | None = None,
     context: str | None = None,
     last_faq_id: str | None = None,
+    last_category: str | None = None,
 ) -> Retrieval:
     """Search `text`; given a `context` (last answered question), also search it as a follow-up if it may be one."""
     plain = kb.search(text, top_k=top_k, vector=vector)
@@ -67,4 +70,55 @@ def retrieve(
         use_context = contextual.answerable
     chosen = contextual if use_context else plain
     queries = (_trace(plain, None, not use_context), _trace(contextual, context, use_context))
+    if kind is not None:
+        kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category)
+        if kept is not None and _top_id(kept[0]) != _top_id(chosen):
+            return Retrieval(kept[0], True, queries, kept[1])
     return Retrieval(chosen, use_context, queries)
+
+
+def _mentions(hit: Hit, words: list[str]) -> bool:
+    wording = f"{hit.question} {hit.matched}".lower()
+    return all(w in wording for w in words)
+
+
+def _keep_topic(
+    kb: FaqRetriever,
+    text: str,
+    plain: SearchResult,
+    contextual: SearchResult,
+    last_faq_id: str | None,
+    last_category: str | None,
+) -> tuple[SearchResult, str] | None:
+    """A generic follow-up ("过期了呢", "怎么申请", "how long does it take?") stays on the topic just answered.
+
+    Its own words name at most one thing, so a confident plain hit elsewhere mostly matched question words. The
+    best entry of the topic's category that either reading found and that mentions the follow-up's own word wins
+    when it has real evidence (at least half the answerable bar); a follow-up naming nothing at all, with no
+    such entry, is about the last answer itself.
+    """
+    own = content_words(text)
+    if len(own) > GENERIC_MAX_CONTENT_WORDS or not last_category:
+        return None
+    floor = min(plain.threshold, contextual.threshold) * TOPIC_EVIDENCE
+    on_topic = [
+        h
+        for h in (*plain.hits, *contextual.hits)
+        if h.category == last_category and h.score >= floor and _mentions(h, own)
+    ]
+    if on_topic:
+        best = max(on_topic, key=lambda h: h.score)
+        return _only(contextual, best), "topic_kept"
+    if own or last_faq_id is None:
+        return None
+    entry = kb.get(last_faq_id)
+    if entry is None:
+        return None
+    found = [h.score for h in (*plain.hits, *contextual.hits) if h.id == last_faq_id]
+    score = max(found, default=contextual.threshold)
+    hit = Hit(entry.id, max(score, contextual.threshold), entry.question, entry.category)
+    return _only(contextual, hit), "topic_repeated"
+
+
+def _only(result: SearchResult, hit: Hit) -> SearchResult:
+    return SearchResult(result.query, (hit,), True, result.threshold)

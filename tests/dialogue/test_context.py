@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from assistant.dialogue import DialogueEngine
-from assistant.dialogue.context import follow_up_kind
+from assistant.dialogue.context import content_words, follow_up_kind
 from tests.dialogue.fakes import OPEN_NOW, Chat, FakeKB
 
 EngineFactory = Callable[..., DialogueEngine]
@@ -98,3 +98,45 @@ def test_an_old_topic_is_not_context(refund_chat: Callable[..., Chat]) -> None:
 )
 def test_follow_up_kind(text: str, kind: str | None) -> None:
     assert follow_up_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "own"),
+    [("要多久", []), ("怎么申请", []), ("过期了呢", ["过期"]), ("how long does it take?", []), ("发票呢", ["发票"])],
+)
+def test_content_words_drop_question_and_function_words(text: str, own: list[str]) -> None:
+    assert content_words(text) == own
+
+
+def test_generic_follow_up_stays_on_the_topic_over_an_unrelated_plain_hit(
+    refund_chat: Callable[..., Chat], kb: FakeKB
+) -> None:
+    kb.script("要多久", [("live-replay", 0.8)])
+    kb.script("要多久", [("live-replay", 0.7), ("refund-arrival", 0.4)], context=TOPIC)
+    decision = refund_chat().say("要多久")
+    assert decision.faq_id == "refund-arrival"
+    assert decision.trace.follow_up
+    assert "topic_kept" in decision.trace.notes
+    assert refund_chat(use_context=False).say("要多久").faq_id == "live-replay"
+
+
+def test_a_follow_up_naming_a_new_topic_leaves_the_old_one(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    kb.script("发票呢", [("invoice", 0.9)])
+    kb.script("发票呢", [("invoice", 0.8), ("refund-arrival", 0.45)], context=TOPIC)
+    assert refund_chat().say("发票呢").faq_id == "invoice"
+
+
+def test_a_follow_up_naming_nothing_is_about_the_last_answer(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    kb.script("怎么操作", [("invoice", 0.7)])
+    kb.script("怎么操作", [("invoice", 0.6)], context=TOPIC)
+    decision = refund_chat().say("怎么操作")
+    assert decision.faq_id == "refund-course"
+    assert "topic_repeated" in decision.trace.notes
+
+
+def test_english_generic_follow_up_stays_on_the_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    kb.script("how long does it take?", [("app-download", 0.7)])
+    kb.script("how long does it take?", [("app-download", 0.55), ("refund-arrival", 0.35)], context=TOPIC)
+    decision = refund_chat().say("how long does it take?")
+    assert decision.faq_id == "refund-arrival"
+    assert decision.locale == "en"

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, time
 import pytest
 
 from assistant.dialogue import DialogueEngine, Policy
+from assistant.dialogue.escalation import asks_about_service
 from assistant.dialogue.policy import BusinessHours, HandoffPolicy, HighStakesRule, SentimentRule
+from knowledge_base.models import FaqEntry
 from tests.dialogue.fakes import CLOSED_NOW, Chat, FakeIntents, FakeKB
 
 EngineFactory = Callable[..., DialogueEngine]
@@ -151,3 +153,58 @@ def test_business_hours_days_and_overnight_windows() -> None:
     assert night.is_open(datetime(2025, 1, 11, 1, 0, tzinfo=UTC))  # Saturday early: Friday's shift
     assert not night.is_open(datetime(2025, 1, 11, 23, 0, tzinfo=UTC))
     assert BusinessHours(timezone="UTC", open=time(0, 0), close=None).is_open(datetime(2025, 1, 6, 23, 59))
+
+
+CONTACT = FaqEntry(
+    "customer-service-contact", "怎么联系人工客服？客服几点上班？", "人工客服每天9:00–22:00在线。", "support"
+)
+
+
+@pytest.mark.parametrize(
+    "text", ["人工客服几点上班", "有电话客服吗", "请问晚上有人工客服吗", "what are the human agent hours?"]
+)
+def test_questions_about_the_human_service_are_answered(
+    text: str, kb: FakeKB, intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    kb.entries[CONTACT.id] = CONTACT
+    kb.script(text, [(CONTACT.id, 0.9)])
+    intents.script(text, "human_agent", 0.95)
+    chat = Chat(make_engine())
+    decision = chat.say(text)
+    assert decision.action == "answer"
+    assert decision.faq_id == CONTACT.id
+    assert "question_about_agents" in decision.trace.notes
+    assert not chat.state.handed_off
+
+
+def test_a_question_about_the_service_the_faq_cannot_answer_still_hands_off(
+    intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    intents.script("人工客服几点上班", "human_agent", 0.95)
+    assert Chat(make_engine()).say("人工客服几点上班").handoff_reason == "explicit_request"
+
+
+@pytest.mark.parametrize("text", ["人工客服", "人工客服！", "我要找人工客服", "能找人工吗", "human agent please"])
+def test_requests_for_a_person_hand_off_even_when_the_faq_matches(
+    text: str, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    kb.entries[CONTACT.id] = CONTACT
+    kb.script(text, [(CONTACT.id, 0.9)])
+    assert Chat(make_engine()).say(text).handoff_reason == "explicit_request"
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("人工客服几点上班", True),
+        ("有电话客服吗", True),
+        ("How do I reach a human agent?", True),
+        ("转人工", False),
+        ("人工客服！！", False),
+        ("帮我转人工客服吧", False),
+        ("I want to talk to a person", False),
+        ("客服在吗 要人工的", False),
+    ],
+)
+def test_asks_about_service(text: str, question: bool) -> None:
+    assert asks_about_service(text, HandoffPolicy().explicit_phrases) == question

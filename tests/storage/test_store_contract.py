@@ -99,9 +99,7 @@ def test_update_if_applies_changes_only_when_expected_fields_match(store: Store)
     assert store.update_if("ticket", "t1", {"status": "closed"}, {"agent": "a1"}) is None
     assert store.get("ticket", "t1") == {"status": "open", "agent": None, "priority": 2}
 
-    claimed = store.update_if(
-        "ticket", "t1", {"status": "open", "agent": None}, {"status": "claimed", "agent": "a1"}
-    )
+    claimed = store.update_if("ticket", "t1", {"status": "open", "agent": None}, {"status": "claimed", "agent": "a1"})
     assert claimed == {"status": "claimed", "agent": "a1", "priority": 2}
     assert store.get("ticket", "t1") == claimed
     assert store.owners_of("ticket", "t1") == "u1"
@@ -170,9 +168,7 @@ def test_1000_claim_races_have_no_double_claims(backend: Backend) -> None:
     def agent(a: int) -> None:
         for t in range(1000):
             round_start.wait()  # every agent goes for the same ticket at the same moment
-            if workers[a % 2].update_if(
-                "ticket", f"t{t}", {"status": "open"}, {"status": "claimed", "agent": a}
-            ):
+            if workers[a % 2].update_if("ticket", f"t{t}", {"status": "open"}, {"status": "claimed", "agent": a}):
                 wins[t].append(a)
 
     _run_in_threads(racers, agent)
@@ -296,9 +292,7 @@ def _event(type_: str, at: float, user: str = "", conversation: str = "", **data
 
 
 def test_events_are_read_by_time_range_and_type(store: Store) -> None:
-    store.append_events(
-        [_event("turn", 30.0, "u1", "c1", intent="refund"), _event("handoff", 10.0, "u1", "c1")]
-    )
+    store.append_events([_event("turn", 30.0, "u1", "c1", intent="refund"), _event("handoff", 10.0, "u1", "c1")])
     store.append_events([_event("turn", 20.0, "u2", "c2", intent="发票"), _event("turn", 40.0)])
     store.append_events([])
 
@@ -431,9 +425,7 @@ def test_erasure_leaves_no_trace_in_the_dump(store: Store) -> None:
     store.put("user", "u-erase", {"name": secret}, owner="u-erase")
     store.put("conversation", "c-erase", {"summary": secret}, owner="u-erase")
     store.append_message("c-erase", "user", secret, {"echo": secret})
-    store.append_events(
-        [_event("turn", 1.0, "u-erase", "c-erase", text=secret), _event("turn", 2.0, "u-keep")]
-    )
+    store.append_events([_event("turn", 1.0, "u-erase", "c-erase", text=secret), _event("turn", 2.0, "u-keep")])
     store.set_key("idem:u-erase", secret)
     store.put("faq", "f1", {"q": "如何退款"})
     dump = store.dump_text()

@@ -142,6 +142,7 @@
       state.me = me;
       $("me").textContent = me.display_name + " (" + me.username + (me.role === "admin" ? " · 管理员 admin" : "") + ")";
       show($("tab-candidates"), me.role === "admin");
+      show($("analytics-link"), me.role === "admin");
       show($("login-view"), false);
       show($("session"), true);
       show($("desk"), true);

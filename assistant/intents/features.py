@@ -1,0 +1,112 @@
+"""Lexical features for intents: TF-IDF over character n-grams, jieba words and pinyin (pure numpy/scipy)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from assistant.text import normalize, pinyin_tokens, words_cached
+
+
+def char_tokens(text: str) -> list[str]:
+    """Character 1-4-grams inside each space-separated chunk (padded), so Chinese gets char 1-3-grams and more."""
+    grams: list[str] = []
+    for chunk in normalize(text).split(" "):
+        padded = f" {chunk} "
+        for n in (1, 2, 3, 4):
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return [g for g in grams if g.strip()]
+
+
+def word_tokens(text: str) -> list[str]:
+    """Word unigrams and bigrams (jieba for Chinese runs, alphanumeric words for Latin text)."""
+    tokens = list(words_cached(normalize(text)))
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {
+    "char": char_tokens,
+    "word": word_tokens,
+    "pinyin": pinyin_tokens,
+}
+
+
+@dataclass
+class TfidfBlock:
+    """One TF-IDF feature block: vocabulary, idf weights, and the weight of the block in the feature vector."""
+
+    analyzer: str
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    weight: float = 1.0
+
+    @classmethod
+    def fit(cls, analyzer: str, tokenized: Sequence[list[str]], min_df: int, weight: float) -> TfidfBlock:
+        """Learn the vocabulary (terms in at least `min_df` texts) and smoothed idf."""
+        df: Counter[str] = Counter()
+        for tokens in tokenized:
+            df.update(set(tokens))
+        terms = sorted(t for t, c in df.items() if c >= min_df)
+        n = len(tokenized)
+        idf = np.array([np.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+        return cls(analyzer, {t: i for i, t in enumerate(terms)}, idf, weight)
+
+    def transform(self, tokenized: Sequence[list[str]]) -> sparse.csr_matrix:
+        """Sublinear tf × idf, L2-normalised per text, times the block weight."""
+        indptr = [0]
+        indices: list[int] = []
+        values: list[float] = []
+        for tokens in tokenized:
+            counts = Counter(self.vocabulary[t] for t in tokens if t in self.vocabulary)
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+            row = tf * self.idf[cols]
+            norm = float(np.linalg.norm(row))
+            if norm > 0:
+                row *= self.weight / norm
+            indices.extend(cols.tolist())
+            values.extend(row.tolist())
+            indptr.append(len(indices))
+        shape = (len(tokenized), len(self.vocabulary))
+        return sparse.csr_matrix((np.asarray(values, dtype=np.float32), indices, indptr), shape=shape)
+
+
+@dataclass
+class Featurizer:
+    """Concatenates the weighted sentence embedding with the lexical TF-IDF blocks."""
+
+    blocks: list[TfidfBlock]
+    embedding_weight: float
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], config: dict[str, dict[str, float]], embedding_weight: float) -> Featurizer:
+        """Fit every configured block (`{"char": {"min_df": 2, "weight": 1.0}, ...}`) on the training texts."""
+        blocks = []
+        for name, options in config.items():
+            tokenized = [ANALYZERS[name](t) for t in texts]
+            blocks.append(
+                TfidfBlock.fit(name, tokenized, int(options.get("min_df", 1)), float(options.get("weight", 1.0)))
+            )
+        return cls(blocks, embedding_weight)
+
+    @property
+    def width(self) -> int:
+        """Number of lexical columns (the embedding columns come first and are not counted)."""
+        return sum(len(b.vocabulary) for b in self.blocks)
+
+    def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The lexical part of the features."""
+        mats = [b.transform([ANALYZERS[b.analyzer](t) for t in texts]) for b in self.blocks]
+        if not mats:
+            return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
+        return sparse.hstack(mats, format="csr", dtype=np.float32)
+
+    def transform(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
+        """Full feature matrix: [embedding_weight × embedding | lexical blocks]."""
+        dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embedding_weight)
+        return sparse.hstack([dense, self.lexical(texts)], format="csr", dtype=np.float32)

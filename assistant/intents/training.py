@@ -1,0 +1,220 @@
+"""Training: fit features and a linear SVM, calibrate on out-of-fold (or validation) scores, pick the threshold."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from assistant.embedding import Embedder
+from assistant.errors import InvalidInput
+from assistant.intents.calibration import choose_threshold, fit_temperature, softmax
+from assistant.intents.data import Example, data_checksum, validate_for_training
+from assistant.intents.features import Featurizer
+from assistant.intents.model import HybridIntentClassifier
+from assistant.intents.types import OOS
+
+Progress = Callable[[str], None]
+# Chosen on validation splits of the BANKING77 and CLINC150 training data (never their test splits).
+DEFAULT_BLOCKS: dict[str, dict[str, float]] = {
+    "char": {"min_df": 2, "weight": 1.0},
+    "word": {"min_df": 1, "weight": 1.0},
+    "pinyin": {"min_df": 2, "weight": 0.5},
+}
+MISSING_CLASS_SCORE = -10.0  # score of a class a cross-validation fold never saw (margins are about ±1)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyper-parameters of the hybrid classifier."""
+
+    blocks: dict[str, dict[str, float]] = field(default_factory=lambda: dict(DEFAULT_BLOCKS))
+    embedding_weight: float = 2.0
+    c: float = 1.0
+    folds: int | None = None  # None: 10 folds up to 2,000 examples, 5 up to 20,000, else 3
+    seed: int = 0
+
+
+def embed_all(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+    """Embed many texts in length-sorted batches (less padding, so much faster on long lists)."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        out[idx] = embedder.embed([texts[i] for i in idx])
+    return out
+
+
+def fit_linear(
+    texts: Sequence[str], vectors: np.ndarray, y: np.ndarray, n_classes: int, config: TrainingConfig
+) -> tuple[Featurizer, np.ndarray, np.ndarray]:
+    """Fit the featurizer and a class-balanced linear SVM; weights as (features × n_classes, n_classes)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    featurizer = Featurizer.fit(texts, config.blocks, config.embedding_weight)
+    features = featurizer.transform(texts, vectors)
+    present = np.unique(y)
+    with warnings.catch_warnings():
+        # An SVM stopped at max_iter is still a good classifier; the warning would only alarm users.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        svm = LinearSVC(C=config.c, class_weight="balanced", max_iter=5000, random_state=config.seed)
+        svm.fit(features, y)
+    coef, bias = np.asarray(svm.coef_), np.asarray(svm.intercept_)
+    if len(present) == 2:  # a binary SVM keeps one row: score the first class with its negation
+        coef, bias = np.vstack([-coef[0], coef[0]]), np.array([-bias[0], bias[0]])
+    wide = np.zeros((coef.shape[1], n_classes), dtype=np.float32)
+    intercept = np.full(n_classes, MISSING_CLASS_SCORE, dtype=np.float32)
+    wide[:, present] = coef.T
+    intercept[present] = bias
+    return featurizer, wide, intercept
+
+
+def _n_folds(config: TrainingConfig, n: int) -> int:
+    # Fold models see (k-1)/k of the data and are less confident than the final model, which biases the
+    # threshold upwards; more folds where they are cheap keep that bias small.
+    return config.folds or (10 if n <= 2000 else 5 if n <= 20_000 else 3)
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Stratified fold ids; classes with fewer examples than folds simply miss from some folds."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(y), dtype=np.int64)
+    offset = 0
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        fold[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)
+    return fold
+
+
+def out_of_fold_scores(
+    texts: list[str], vectors: np.ndarray, y: np.ndarray, n_classes: int, config: TrainingConfig, say: Progress
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of every example by a model trained on the other folds, and which rows got scores."""
+    k = _n_folds(config, len(y))
+    fold = _folds(y, k, config.seed)
+    scores = np.zeros((len(y), n_classes), dtype=np.float32)
+    scored = np.zeros(len(y), dtype=bool)
+    for f in range(k):
+        train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        if len(test) == 0 or len(np.unique(y[train])) < 2:
+            continue  # tiny data: this fold cannot train a classifier
+        say(f"  fold {f + 1}/{k}")
+        featurizer, coef, intercept = fit_linear([texts[i] for i in train], vectors[train], y[train], n_classes, config)
+        features = featurizer.transform([texts[i] for i in test], vectors[test])
+        scores[test] = np.asarray(features @ coef) + intercept
+        scored[test] = True
+    if not scored.any():
+        raise InvalidInput("too few examples to calibrate: give each intent at least 2 examples")
+    return scores, scored
+
+
+def decisions(probs: np.ndarray, y: np.ndarray, oos_col: int | None) -> dict[str, np.ndarray]:
+    """Top in-scope intent, its confidence, whether it is right, and whether the `oos` class won."""
+    in_probs = probs.copy()
+    if oos_col is not None:
+        in_probs[:, oos_col] = -1.0
+    top = in_probs.argmax(axis=1)
+    conf = in_probs.max(axis=1)
+    pred_oos = probs[:, oos_col] > conf if oos_col is not None else np.zeros(len(y), dtype=bool)
+    return {"confidence": conf, "correct": top == y, "predicted_oos": pred_oos}
+
+
+def _metrics(d: dict[str, np.ndarray], is_oos: np.ndarray, threshold: float) -> dict[str, float]:
+    rejected = (d["confidence"] < threshold) | d["predicted_oos"]
+    in_scope = ~is_oos
+    out: dict[str, float] = {}
+    if in_scope.any():
+        out["in_scope_accuracy"] = round(float((d["correct"] & ~rejected)[in_scope].mean()), 4)
+        out["closed_set_accuracy"] = round(float(d["correct"][in_scope].mean()), 4)
+        out["in_scope_rejected"] = round(float(rejected[in_scope].mean()), 4)
+    if is_oos.any():
+        out["oos_recall"] = round(float(rejected[is_oos].mean()), 4)
+    return out
+
+
+def train_intent_model(
+    examples: Sequence[Example],
+    embedder: Embedder,
+    *,
+    vectors: np.ndarray | None = None,
+    validation: Sequence[Example] | None = None,
+    validation_vectors: np.ndarray | None = None,
+    config: TrainingConfig | None = None,
+    progress: Progress | None = None,
+) -> HybridIntentClassifier:
+    """Train, calibrate and threshold a classifier (on `validation` if given, else by cross-validation).
+
+    `vectors` / `validation_vectors` are the embedder's rows for the texts, when the caller already has them.
+    """
+    config = config or TrainingConfig()
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    examples = validate_for_training(examples)
+    texts = [ex.text for ex in examples]
+    classes = tuple(sorted({ex.intent for ex in examples}))
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[ex.intent] for ex in examples])
+    oos_col = index.get(OOS)
+    if vectors is None:
+        say(f"embedding {len(texts)} examples with {embedder.name}")
+        vectors = embed_all(embedder, texts)
+    if vectors.shape[0] != len(texts):
+        raise InvalidInput(f"{vectors.shape[0]} vectors for {len(texts)} examples")
+    say(f"training on {len(texts)} examples, {len(classes)} classes")
+    featurizer, coef, intercept = fit_linear(texts, vectors, y, len(classes), config)
+
+    if validation:
+        unknown = sorted({ex.intent for ex in validation} - set(classes) - {OOS})
+        if unknown:
+            raise InvalidInput(f"validation intents missing from training: {', '.join(unknown)}")
+        say(f"calibrating on {len(validation)} validation examples")
+        v_texts = [ex.text for ex in validation]
+        v_vectors = validation_vectors if validation_vectors is not None else embed_all(embedder, v_texts)
+        scores = np.asarray(featurizer.transform(v_texts, v_vectors) @ coef) + intercept
+        v_y = np.array([index.get(ex.intent, -1) for ex in validation])  # -1: `oos` the model has no class for
+        v_is_oos = np.array([ex.intent == OOS for ex in validation])
+        source = "validation"
+    else:
+        say("cross-validating for calibration")
+        scores, scored = out_of_fold_scores(texts, vectors, y, len(classes), config, say)
+        v_y, v_is_oos = y[scored], (y == (-1 if oos_col is None else oos_col))[scored]
+        source = "cross-validation"
+        scores = scores[scored]
+
+    fit_rows = v_y >= 0
+    temperature = fit_temperature(scores[fit_rows], v_y[fit_rows])
+    held_out = decisions(softmax(scores / temperature), v_y, oos_col)
+    choice = choose_threshold(held_out["confidence"], held_out["correct"], v_is_oos, held_out["predicted_oos"])
+    metrics = _metrics(held_out, v_is_oos, choice.threshold)
+    seconds = time.perf_counter() - started
+    say(f"threshold {choice.threshold:.3f} ({choice.rule}, on {source}); {metrics}; {seconds:.1f}s")
+    manifest: dict[str, Any] = {
+        "embedding_model": embedder.name,
+        "embedding_dimension": int(vectors.shape[1]),
+        "data_checksum": data_checksum(examples),
+        "examples": len(examples),
+        "oos_examples": int((y == oos_col).sum()) if oos_col is not None else 0,
+        "calibration": {
+            "source": source,
+            "folds": None if validation else _n_folds(config, len(y)),
+            "temperature": temperature,
+            "threshold": choice.threshold,
+            "threshold_rule": choice.rule,
+        },
+        "metrics": {source: metrics},
+        "config": asdict(config),
+        "training_seconds": round(seconds, 2),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return HybridIntentClassifier(
+        classes, featurizer, coef, intercept, temperature, choice.threshold, embedder, manifest
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks (reports, not tests): `python -m bench.<name>`."""

@@ -1,0 +1,269 @@
+"""Knowledge-base benchmark: build time and peak memory per size, search latency, throughput, ANN choice.
+
+    python -m bench.kb_bench [--sizes 1000,10000,100000] [--dense auto|real|random] [--queries 300]
+
+Each size runs in its own subprocess so its peak RSS is its own. `--dense auto` embeds with the real model
+up to 10k entries and uses random unit vectors above (the dense index still has the full size; only the
+model cost is skipped, which is what "search latency excluding the query embedding" measures).
+Writes bench/results/kb_bench.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "kb_bench"
+MODEL_CACHE = ROOT / "data" / "models"
+REAL_MAX = 10_000
+
+
+def _pcts(samples_ms: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {"p50": round(pick(0.5), 3), "p95": round(pick(0.95), 3), "mean": round(statistics.fmean(ordered), 3)}
+
+
+def _time_each(fn: Callable[[int], object], n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        start = time.perf_counter()
+        fn(i)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+class _TimedEmbedder:
+    """Wraps an embedder and adds up the time spent in the model."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    @property
+    def name(self) -> str:
+        return str(self.inner.name)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.inner.dimension)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        start = time.perf_counter()
+        try:
+            return np.asarray(self.inner.embed(texts))
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def worker(size: int, dense: str, n_queries: int) -> dict[str, Any]:
+    """Build one synthetic KB and measure it (runs inside a subprocess)."""
+    from bench.kb_synthetic import RandomUnitEmbedder, synthetic_faq, synthetic_queries
+    from knowledge_base import build_knowledge_base
+
+    entries = synthetic_faq(size)
+    queries = synthetic_queries(entries, n_queries)
+    if dense == "real":
+        from assistant.st_embedder import OnnxEmbedder
+
+        model = OnnxEmbedder(cache_dir=MODEL_CACHE)
+        model.warm_up()
+        inner: Any = model
+    else:
+        inner = RandomUnitEmbedder(384)
+    embedder = _TimedEmbedder(inner)
+    start = time.perf_counter()
+    kb = build_knowledge_base(entries, embedder)
+    build_s = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "size": size,
+        "dense": dense,
+        "texts": kb.manifest.doc_count,
+        "index_kind": kb.manifest.index_kind,
+        "build_s": round(build_s, 1),
+        "build_embedding_s": round(embedder.seconds, 1),
+    }
+    vectors = inner.embed(queries)
+    for i in range(10):  # warm caches and lazy imports
+        kb.search(queries[i], vector=vectors[i])
+    result["search_excl_embedding_ms"] = _pcts(
+        _time_each(lambda i: kb.search(queries[i], vector=vectors[i]), len(queries))
+    )
+    context = entries[0].question
+    if dense == "real":
+        result["embedding_one_query_ms"] = _pcts(_time_each(lambda i: inner.embed([queries[i]]), len(queries)))
+        result["search_end_to_end_ms"] = _pcts(_time_each(lambda i: kb.search(queries[i]), len(queries)))
+        result["search_with_context_end_to_end_ms"] = _pcts(
+            _time_each(lambda i: kb.search(queries[i], context=context), min(len(queries), 100))
+        )
+    batch = 32
+    start = time.perf_counter()
+    for i in range(0, len(queries), batch):
+        kb.search_batch(queries[i : i + batch], vectors=vectors[i : i + batch])
+    result["batch_qps_excl_embedding"] = round(len(queries) / (time.perf_counter() - start), 1)
+    if dense == "real":
+        start = time.perf_counter()
+        for i in range(0, len(queries), batch):
+            kb.search_batch(queries[i : i + batch])
+        result["batch_qps_end_to_end"] = round(len(queries) / (time.perf_counter() - start), 1)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def ann_worker(n: int, n_queries: int = 200, k: int = 10) -> dict[str, Any]:
+    """Exact flat vs HNSW search on clustered 384-d unit vectors: latency and HNSW recall@k."""
+    from knowledge_base.vector_index import FaissVectorIndex
+
+    rng = np.random.default_rng(0)
+    # FAQ texts cluster by topic (uniform random vectors would make every neighbour equidistant)
+    centers = rng.standard_normal((max(n // 50, 10), 384)).astype(np.float32)
+    x = centers[rng.integers(0, len(centers), n)] + rng.standard_normal((n, 384)).astype(np.float32) * 0.7
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[rng.integers(0, n, n_queries)] + rng.standard_normal((n_queries, 384)).astype(np.float32) * 0.03
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    ids = np.arange(n)
+    flat = FaissVectorIndex.create(384, kind="flat").with_vectors(ids, x)
+    start = time.perf_counter()
+    hnsw = FaissVectorIndex.create(384, kind="hnsw").with_vectors(ids, x)
+    build = time.perf_counter() - start
+    search_k = 30  # what the knowledge base asks for
+    flat_ms = _time_each(lambda i: flat.search(q[i : i + 1], search_k), n_queries)
+    hnsw_ms = _time_each(lambda i: hnsw.search(q[i : i + 1], search_k), n_queries)
+    _, exact = flat.search(q, k)
+    _, approx = hnsw.search(q, search_k)
+    recall = float(np.mean([len(set(e) & set(a)) / k for a, e in zip(approx, exact, strict=True)]))
+    return {
+        "vectors": n,
+        "flat_ms": _pcts(flat_ms),
+        "hnsw_ms": _pcts(hnsw_ms),
+        "hnsw_recall_at_k": round(recall, 4),
+        "hnsw_build_s": round(build, 1),
+    }
+
+
+def _subprocess(args: list[str]) -> dict[str, Any]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.kb_bench", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"worker {args} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _fmt(stats: dict[str, float] | None) -> str:
+    return f"{stats['p50']:.2f} / {stats['p95']:.2f}" if stats else "-"
+
+
+def render(report: dict[str, Any]) -> str:
+    """The Markdown report."""
+    lines = [
+        "# Knowledge-base benchmark",
+        "",
+        f"Machine: {report['machine']}. Load average at start: {report['load_average']}. "
+        "Timings are wall-clock on a shared machine (other jobs were running).",
+        "",
+        "Synthetic FAQs are generated deterministically from the demo FAQ vocabulary (bench/kb_synthetic.py): "
+        "0-3 alternative questions per entry, zh and en. Queries: 3 in 4 are perturbed FAQ questions "
+        "(typos, homophones, pinyin, fillers), 1 in 4 generic out-of-scope.",
+        "",
+        "## Build and memory",
+        "",
+        "| entries | texts indexed | dense vectors | index | build (s) | of which embedding (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["sizes"]:
+        vectors = "bundled model (ONNX)" if r["dense"] == "real" else "random unit vectors"
+        lines.append(
+            f"| {r['size']:,} | {r['texts']:,} | {vectors} | {r['index_kind']} | {r['build_s']} | "
+            f"{r['build_embedding_s']} | {r['peak_rss_mb']} |"
+        )
+    lines += [
+        "",
+        "## Search latency (ms, p50 / p95, one query at a time)",
+        "",
+        "| entries | query embedding alone | search excl. embedding | end to end | end to end with context | "
+        "batch of 32, q/s excl. embedding | batch of 32, q/s end to end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["sizes"]:
+        lines.append(
+            f"| {r['size']:,} | {_fmt(r.get('embedding_one_query_ms'))} | {_fmt(r['search_excl_embedding_ms'])} | "
+            f"{_fmt(r.get('search_end_to_end_ms'))} | {_fmt(r.get('search_with_context_end_to_end_ms'))} | "
+            f"{r['batch_qps_excl_embedding']} | {r.get('batch_qps_end_to_end', '-')} |"
+        )
+    if report["ann"]:
+        lines += [
+            "",
+            "## Exact flat vs HNSW (clustered 384-d unit vectors, top 30, one query, one thread)",
+            "",
+            "Recall: share of the exact 10 nearest neighbours found in HNSW's top 30 (what the KB retrieves).",
+            "",
+            "| vectors | flat p50 / p95 (ms) | HNSW p50 / p95 (ms) | HNSW recall 10@30 | HNSW build (s) |",
+            "|---|---|---|---|---|",
+        ]
+        for a in report["ann"]:
+            lines.append(
+                f"| {a['vectors']:,} | {_fmt(a['flat_ms'])} | {_fmt(a['hnsw_ms'])} | {a['hnsw_recall_at_k']} | "
+                f"{a['hnsw_build_s']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every size in a subprocess and write the report."""
+    parser = argparse.ArgumentParser(prog="python -m bench.kb_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated entry counts")
+    parser.add_argument("--dense", choices=("auto", "real", "random"), default="auto")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--ann", default="5000,20000,50000,100000", help="vector counts for flat vs HNSW ('' skips)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ann-worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.dense, args.queries)))
+        return 0
+    if args.ann_worker:
+        print(json.dumps(ann_worker(args.ann_worker)))
+        return 0
+    report: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "sizes": [],
+        "ann": [],
+    }
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        dense = args.dense if args.dense != "auto" else ("real" if size <= REAL_MAX else "random")
+        print(f"size {size} ({dense} vectors)...", file=sys.stderr, flush=True)
+        report["sizes"].append(_subprocess(["--worker", str(size), "--dense", dense, "--queries", str(args.queries)]))
+    for n in (int(s) for s in args.ann.split(",") if s):
+        print(f"flat vs HNSW at {n} vectors...", file=sys.stderr, flush=True)
+        report["ann"].append(_subprocess(["--ann-worker", str(n)]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    markdown = render(report)
+    args.out.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Markdown rendering of the intent benchmark report (evals/reports/intents.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = {
+    "banking77": "≥ 93.7 accuracy",
+    "clinc150": "≥ 95 in-scope, ≥ 65 OOS recall",
+    "demo": "≥ 95 in-scope, ≥ 85 OOS recall",
+}
+
+INTRO = """# Intent classification: public benchmarks and demo intents
+
+Model (`assistant/intents`): the shared sentence embedding (bundled all-MiniLM-L6-v2 via ONNX Runtime, English-only)
+concatenated with TF-IDF over character 1–4-grams, jieba word uni/bigrams and pinyin syllables, one class-balanced
+linear SVM, temperature scaling fitted by likelihood on held-out scores, and an out-of-scope threshold on the
+calibrated confidence. Held-out scores come from cross-validation on the training data, or from a published
+validation split where one exists (CLINC150). The threshold maximises in-scope accuracy + ⅓ × OOS recall on the
+held-out scores when they contain out-of-scope examples; without any it is 0.5 (reject what is more likely
+wrong than right). No figure below was tuned on a test split. Regenerate: `python -m evals.intent_benchmarks`.
+"""
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}"
+
+
+def _summary(results: dict[str, Any], published: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = [
+        "## Summary",
+        "",
+        "| benchmark | ours | published | target |",
+        "|---|---|---|---|",
+    ]
+    bank = results.get("banking77")
+    if bank:
+        pub = "; ".join(f"{p['system']} {p['accuracy']}" for p in published.get("banking77", []))
+        lines.append(
+            f"| BANKING77 test accuracy | **{_pct(bank['test']['closed_set_accuracy'])}** | {pub} "
+            f"| {TARGETS['banking77']} |"
+        )
+    for key, label in (("clinc150", "threshold on val + oos_val"), ("clinc150_cv", "threshold by CV on train")):
+        res = results.get(key)
+        if res:
+            test = res["test"]
+            pub = "; ".join(
+                f"{p['system']} {p['in_scope_accuracy']} / {p['oos_recall']}" for p in published.get("clinc150", [])
+            )
+            lines.append(
+                f"| CLINC150 in-scope acc. / OOS recall ({label}) | **{_pct(test['in_scope_accuracy'])} / "
+                f"{_pct(test['oos_recall'])}** | {pub} | {TARGETS['clinc150']} |"
+            )
+    xsid = results.get("xsid")
+    if xsid:
+        lines.append(
+            f"| xSID-zh accuracy (train zh.valid, 300 ex.; test zh.test) | **{_pct(xsid['test']['accuracy'])}** "
+            f"(closed-set {_pct(xsid['test']['closed_set_accuracy'])}) | – | – |"
+        )
+    demo = results.get("demo")
+    if demo:
+        cv = demo["held_out_metrics"].get("cross-validation", {})
+        lines.append(
+            f"| demo intents, cross-validation | {_pct(cv.get('in_scope_accuracy'))} / "
+            f"{_pct(cv.get('oos_recall'))} (closed-set {_pct(cv.get('closed_set_accuracy'))}) | – "
+            f"| {TARGETS['demo']} |"
+        )
+        if demo.get("test_file"):
+            test = demo["test"]
+            lines.append(
+                f"| demo intents, independent test `{demo['test_file']}` | **{_pct(test['in_scope_accuracy'])} / "
+                f"{_pct(test['oos_recall'])}** (closed-set {_pct(test['closed_set_accuracy'])}) | – "
+                f"| {TARGETS['demo']} |"
+            )
+    return lines
+
+
+def _detail(res: dict[str, Any]) -> list[str]:
+    test, seconds, latency = res["test"], res["training_seconds"], res["latency"]
+    cal = res["calibration"]
+    alone = latency.get("classifier_only_median_ms", "?")
+    embed_note = "estimated from a timed sample" if seconds["embedding_estimated"] else "measured"
+    lines = [
+        f"### {res['name']}",
+        "",
+        f"- data: {res['train_examples']} training examples, {res['intents']} intents; "
+        f"{res['test_examples']} test examples ({test['oos_examples']} out-of-scope)",
+        f"- calibration on {cal['source']}: temperature {cal['temperature']:.4f}, threshold {res['threshold']} "
+        f"({cal['threshold_rule']})",
+        f"- held-out figures used for calibration: {res['held_out_metrics']}",
+        f"- test: accuracy {_pct(test['accuracy'])}, macro-F1 {_pct(test['macro_f1'])}, in-scope accuracy "
+        f"{_pct(test['in_scope_accuracy'])} (closed-set {_pct(test['closed_set_accuracy'])}, in-scope rejected "
+        f"{_pct(test['in_scope_rejected'])}), OOS recall {_pct(test['oos_recall'])}",
+        f"- training time: {seconds['total']} s = fit + calibration {seconds['fit']} s + embedding "
+        f"{seconds['embedding']} s ({embed_note})",
+        f"- latency of one prediction incl. embedding: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms; "
+        f"classifier alone (vector given, the server's path): median {alone} ms "
+        f"({latency['samples']} texts one at a time; machine load average {latency.get('load_average', '?')})",
+    ]
+    if test.get("unknown_intents"):
+        lines.append(f"- test intents absent from training (always errors): {', '.join(test['unknown_intents'])}")
+    if test["confused"]:
+        pairs = ", ".join(f"{g} → {p} ({c})" for g, p, c in test["confused"][:8])
+        lines.append(f"- most confused: {pairs}")
+    if res.get("test_operating_points"):
+        points = ", ".join(
+            f"{p['threshold']:.1f}: {_pct(p['in_scope_accuracy'])} / {_pct(p['oos_recall'])}"
+            for p in res["test_operating_points"]
+        )
+        lines.append(
+            f"- trade-off on the test set at other thresholds (in-scope acc. / OOS recall; information only, "
+            f"not used to choose): {points}"
+        )
+    if res.get("ablation"):
+        ablation = res["ablation"]
+        cells = ", ".join(f"{name} {_pct(acc)}" for name, acc in ablation["closed_set_accuracy"].items())
+        lines.append(f"- feature ablation, closed-set accuracy on {ablation['method']}: {cells}")
+    lines.append(f"- run at {res.get('run_at', '?')}")
+    return [*lines, ""]
+
+
+def render(report: dict[str, Any]) -> str:
+    """The markdown report."""
+    results = {k: v for k, v in report["results"].items() if v}
+    machine = report["machine"]
+    lines = [
+        INTRO,
+        f"Machine: {machine['cpus']} CPU(s) ({machine['processor']}), Python {machine['python']}; "
+        f"embedding model `{report['embedding_model']}`. Figures are percentages.",
+        "",
+        *_summary(results, report["published"]),
+        "",
+        "In-scope accuracy counts a rejected in-scope query as an error (as in Larson et al.); closed-set accuracy is "
+        "the top-ranked intent without rejection (the BANKING77 metric: that benchmark has no out-of-scope queries).",
+        "",
+        "## Details",
+        "",
+    ]
+    for res in results.values():
+        lines.extend(_detail(res))
+    if report.get("missing"):
+        lines.append(f"Skipped (data missing): {', '.join(report['missing'])}.")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,215 @@
+"""Build-time calibration data from the FAQ itself: leave-one-out and perturbed probes, follow-ups, OOS."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from assistant.embedding import normalize_rows
+from assistant.text import has_cjk
+from knowledge_base.analysis import QUESTION_WORDS, analyze
+from knowledge_base.features import score_candidates
+from knowledge_base.fusion import TrainingSet
+from knowledge_base.indexes import Embed, IndexSet, Progress, embed_texts
+from knowledge_base.perturb import perturb
+
+MAX_ENTRIES = 300  # probes come from at most this many entries: calibration cost stays flat for big KBs
+ALT_PROBES = 3
+ENTRY_OUT_SHARE = 0.35
+TRAIN_NEGATIVES = 16  # hardest negatives kept per probe: easy ones teach nothing and slow the fit
+_OOS_GROUP = 1 << 40
+# Follow-ups with and without cue words: users often just name the new thing (电脑上可以吗, 多少钱).
+_ZH_FOLLOW = (
+    "那{x}呢？",
+    "{x}呢",
+    "{x}的话呢？",
+    "那{x}的呢",
+    "换成{x}呢",
+    "如果是{x}呢？",
+    "{x}也一样吗",
+    "{x}",
+    "{x}可以吗",
+    "{x}？",
+)
+_EN_FOLLOW = ("what about {x}?", "and {x}?", "how about {x}", "same for {x}?", "{x}?", "{x}")
+FOLLOW_UPS_PER_ENTRY = 2
+STANDALONE_WITH_CONTEXT = 0.25  # share of plain probes repeated with an unrelated or nearby context
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A pseudo-query with its right entry slot (-1: none), hidden documents and an optional context."""
+
+    query: str
+    target: int
+    exclude: tuple[int, ...]
+    group: int
+    context: str | None = None
+
+
+@lru_cache(maxsize=1)
+def oos_corpus() -> tuple[str, ...]:
+    """The generic out-of-scope queries shipped in knowledge_base/data/oos_generic.txt."""
+    text = resources.files("knowledge_base").joinpath("data/oos_generic.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _sample_slots(ix: IndexSet, rng: random.Random) -> list[int]:
+    slots = [i for i, entry in enumerate(ix.entries) if entry is not None]
+    return sorted(rng.sample(slots, MAX_ENTRIES)) if len(slots) > MAX_ENTRIES else slots
+
+
+def plain_probes(ix: IndexSet, rng: random.Random) -> list[Probe]:
+    """Held-out alternatives, perturbed questions, held-out entries (negatives) and the OOS corpus."""
+    probes: list[Probe] = []
+    for slot in _sample_slots(ix, rng):
+        entry = ix.entries[slot]
+        assert entry is not None
+        docs = ix.docs_of(slot)
+        positions = ix.doc_pos[docs]
+        alt_docs = [int(d) for d in docs[positions >= 1]]
+        question_doc = int(docs[positions == 0][0])
+        for doc in rng.sample(alt_docs, min(ALT_PROBES, len(alt_docs))):
+            text = ix.doc_text(doc)
+            query = perturb(text, rng) if rng.random() < 0.5 else text
+            probes.append(Probe(query, slot, (doc,), slot))
+        for _ in range(2 if alt_docs else 4):
+            # hiding the question makes the probe match through the alternatives only: a harder positive
+            hide = (question_doc,) if alt_docs and rng.random() < 0.5 else ()
+            probes.append(Probe(perturb(entry.question, rng), slot, hide, slot))
+        if rng.random() < ENTRY_OUT_SHARE:
+            # the whole entry hidden: an in-domain question the FAQ does not answer
+            source = rng.choice(entry.all_questions)
+            query = perturb(source, rng) if rng.random() < 0.5 else source
+            probes.append(Probe(query, -1, tuple(int(d) for d in docs), slot))
+    probes.extend(Probe(line, -1, (), _OOS_GROUP + i) for i, line in enumerate(oos_corpus()))
+    return probes
+
+
+def _neighbour(ix: IndexSet, slot: int, rng: random.Random) -> int | None:
+    """A related entry (the previous turn of a plausible follow-up): same category, else shared words."""
+    entry = ix.entries[slot]
+    if entry is None:
+        return None
+    if entry.category:
+        same = [
+            i
+            for i, e in enumerate(ix.entries)
+            if e is not None and i != slot and e.category == entry.category and e.locale == entry.locale
+        ]
+        if same:
+            return rng.choice(same)
+    words = ix.sparse.get("words")
+    if words is None:
+        return None
+    scores = words.scores(words.encode(analyze(entry.question).words))
+    top = np.argsort(-scores)[:12]
+    slots = [int(ix.doc_slot[d]) for d in top if scores[d] > 0 and ix.doc_slot[d] not in (slot, -1)]
+    slots = list(dict.fromkeys(slots))[:4]
+    return rng.choice(slots) if slots else None
+
+
+def _follow_up(ix: IndexSet, slot: int, other: int, rng: random.Random) -> str | None:
+    """A short follow-up naming what sets `slot` apart from `other`: 那会员呢？ after a course refund."""
+    entry, previous = ix.entries[slot], ix.entries[other]
+    if entry is None or previous is None:
+        return None
+    seen = {w for q in previous.all_questions for w in analyze(q).words}
+    source = entry.question if rng.random() < 0.7 else rng.choice(entry.all_questions)
+    fresh = [
+        w
+        for w in dict.fromkeys(analyze(source).words)
+        if w not in seen and w not in QUESTION_WORDS and (len(w) >= 2 if has_cjk(w) else len(w) >= 3)
+    ]
+    if not fresh:
+        return None
+    # questions put their topic first (训练营可以退款吗, 支付宝开通的自动续费…): name the first new word
+    chosen = fresh[:2] if len(fresh) > 1 and rng.random() < 0.3 else fresh[:1]
+    zh = has_cjk(entry.question)
+    fragment = ("" if zh and all(has_cjk(w) for w in chosen) else " ").join(chosen)
+    return rng.choice(_ZH_FOLLOW if zh else _EN_FOLLOW).format(x=fragment)
+
+
+def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> list[Probe]:
+    """Follow-ups whose meaning needs the context, plus standalone and OOS queries with a context."""
+    probes: list[Probe] = []
+    live = [i for i, entry in enumerate(ix.entries) if entry is not None]
+    for slot in _sample_slots(ix, rng):
+        for _ in range(FOLLOW_UPS_PER_ENTRY):
+            other = _neighbour(ix, slot, rng)
+            if other is not None and (query := _follow_up(ix, slot, other, rng)):
+                previous = ix.entries[other]
+                assert previous is not None
+                probes.append(Probe(query, slot, (), slot, rng.choice(previous.all_questions[:2])))
+    for probe in plain:
+        if rng.random() >= STANDALONE_WITH_CONTEXT:
+            continue
+        other = probe.target if probe.target >= 0 and rng.random() < 0.1 else None
+        if other is None and probe.target >= 0 and rng.random() < 0.5:
+            other = _neighbour(ix, probe.target, rng)
+        other = other if other is not None else rng.choice(live)
+        previous = ix.entries[other]
+        assert previous is not None
+        probes.append(replace(probe, context=previous.question))
+    oos_words = [w for line in oos_corpus() for w in analyze(line).words if len(w) >= 2]
+    for i in range(min(len(oos_words), 120)):
+        previous = ix.entries[rng.choice(live)]
+        assert previous is not None
+        word = rng.choice(oos_words)
+        template = rng.choice(_ZH_FOLLOW if has_cjk(word) else _EN_FOLLOW)
+        probes.append(Probe(template.format(x=word), -1, (), _OOS_GROUP + 100_000 + i, previous.question))
+    return probes
+
+
+def training_set(
+    ix: IndexSet, probes: Sequence[Probe], embed: Embed | None, progress: Progress | None = None
+) -> TrainingSet:
+    """Run every probe through candidate generation and features; label the rows of the right entry."""
+    vectors: list[np.ndarray | None] = [None] * len(probes)
+    context_vectors: list[tuple[np.ndarray | None, np.ndarray | None]] = [(None, None)] * len(probes)
+    if embed is not None and ix.config.dense:
+        # the same vectors search uses: contexts are FAQ questions (stored vectors), context + query is the
+        # normalised sum of the two
+        matrix = embed_texts(embed, [p.query for p in probes], progress, "embedding calibration queries")
+        vectors = list(matrix)
+        contexts = [p.context for p in probes if p.context is not None]
+        stored = ix.vectors_for(contexts, embed)
+        by_text = dict(zip(contexts, stored, strict=True)) if stored is not None else {}
+        for index, probe in enumerate(probes):
+            if probe.context is not None:
+                alone = by_text[probe.context]
+                joint = normalize_rows((matrix[index] + alone)[None, :])[0]
+                context_vectors[index] = (joint, alone)
+    advance = progress("calibrating", len(probes)) if progress is not None else None
+    rows: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for index, probe in enumerate(probes):
+        found = score_candidates(
+            ix,
+            probe.query,
+            vectors[index],
+            context=probe.context,
+            context_vectors=context_vectors[index],
+            exclude=np.asarray(probe.exclude, dtype=np.int64),
+        )
+        is_target = found.slots == probe.target
+        keep = np.argsort(-np.where(is_target, np.inf, found.prior), kind="stable")[: TRAIN_NEGATIVES + 1]
+        rows.append(found.matrix[keep])
+        labels.append(is_target[keep])
+        owners.append(np.full(len(keep), index))
+        if advance is not None:
+            advance(1)
+    width = rows[0].shape[1] if rows else 0
+    return TrainingSet(
+        matrix=np.vstack(rows) if rows else np.zeros((0, width)),
+        labels=np.concatenate(labels) if labels else np.zeros(0, dtype=bool),
+        probe=np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
+        groups=np.asarray([p.group for p in probes], dtype=np.int64),
+        in_scope=np.asarray([p.target >= 0 for p in probes], dtype=bool),
+    )

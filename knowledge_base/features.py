@@ -1,0 +1,269 @@
+"""Candidate generation and per-candidate features (dense cosine, BM25 coverage per channel, margins)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.text import cjk_ratio, normalize
+from knowledge_base.analysis import analyze, general_idf
+from knowledge_base.indexes import ANSWER_POS, IndexConfig, IndexSet
+from knowledge_base.sparse_index import QueryTerms, SparseHits
+
+N_DENSE = 30  # documents taken from the dense index per query
+N_SPARSE = 20  # documents taken from each lexical channel per query
+
+_QUERY = ("q_len", "q_cjk", "q_oov", "q_oov_chars", "q_known")
+_ENTRY = ("same_lang",)
+_DENSE = ("d_cos", "d_gap", "d_top", "d_cos_zh")
+_CHANNEL = ("rel", "qcov", "ucov", "dcov", "f1", "gap")
+_LEXICAL = ("lex_max", "lex_gap")
+_ANSWER_DENSE = ("a_cos",)
+_ANSWER_LEX = ("a_qcov",)
+
+
+def feature_names(config: IndexConfig) -> tuple[str, ...]:
+    """The feature columns produced for a configuration, in order."""
+    names = list(_QUERY) + list(_ENTRY)
+    if config.dense:
+        names.extend(_DENSE)
+    for channel in config.channels:
+        names.extend(f"{channel}_{f}" for f in _CHANNEL)
+    if config.channels:
+        names.extend(_LEXICAL)
+    if config.index_answers:
+        if config.dense:
+            names.extend(_ANSWER_DENSE)
+        if config.channels:
+            names.extend(_ANSWER_LEX)
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """One query text seen by every channel: its vector, tokens, BM25 scores and dense hits."""
+
+    text: str
+    vector: np.ndarray | None
+    terms: Mapping[str, QueryTerms]
+    scores: Mapping[str, SparseHits]
+    dense_ids: np.ndarray
+    query_features: tuple[float, ...]
+
+
+def make_view(
+    ix: IndexSet,
+    text: str,
+    vector: np.ndarray | None,
+    exclude: np.ndarray | None = None,
+    dense_ids: np.ndarray | None = None,
+    candidates: bool = True,
+) -> QueryView:
+    """Score a query against every channel; `exclude` hides documents (leave-one-out calibration).
+
+    With `candidates=False` only the tokens and query features are computed (a view used for features).
+    """
+    analysis = analyze(text)
+    terms = {name: index.encode(analysis.channel(name)) for name, index in ix.sparse.items()}
+    scores: dict[str, SparseHits] = {}
+    for name, index in ix.sparse.items() if candidates else ():
+        scores[name] = index.search(terms[name], N_SPARSE, exclude)
+    if dense_ids is None and not candidates:
+        dense_ids = np.zeros(0, dtype=np.int64)
+    if dense_ids is None:
+        dense_ids = np.zeros(0, dtype=np.int64)
+        if ix.dense is not None and vector is not None and ix.dense.size:
+            _, found = ix.dense.search(vector[None, :], N_DENSE, exclude=exclude)
+            dense_ids = found[0]
+    norm = normalize(text)
+    words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
+    vocab = ix.sparse.get("words")
+    # Unknown words weighted by general-language rarity: an unseen filler (老是) matters little, an
+    # unseen name (淘宝, netflix) a lot. Coverage features count known tokens only.
+    weights = {w: general_idf(w) for w in words}
+    unknown = [w for w in words if vocab is not None and w not in vocab]
+    total = sum(weights.values())
+    chars = sorted({c for c in analysis.chars if len(c) == 1})
+    char_vocab = ix.sparse.get("chars")
+    unknown_chars = sum(1 for c in chars if char_vocab is not None and c not in char_vocab)
+    query_features = (
+        float(np.log1p(sum(ch.isalnum() for ch in norm))),
+        cjk_ratio(norm),
+        sum(weights[w] for w in unknown) / total if total else 1.0,
+        unknown_chars / len(chars) if chars else 0.0,
+        float(np.log1p(len(words) - len(unknown))),
+    )
+    return QueryView(text, vector, terms, scores, dense_ids[dense_ids >= 0], query_features)
+
+
+def candidate_slots(ix: IndexSet, views: Sequence[QueryView]) -> np.ndarray:
+    """Entry slots found by any channel of any view: dense top-N plus each lexical channel's top-N."""
+    docs: list[np.ndarray] = []
+    for view in views:
+        docs.append(view.dense_ids)
+        docs.extend(hits.docs for hits in view.scores.values())
+    if not docs:
+        return np.zeros(0, dtype=np.int64)
+    slots = ix.doc_slot[np.concatenate(docs).astype(np.int64)]
+    return np.unique(slots[slots >= 0])
+
+
+@dataclass(frozen=True)
+class CandidateFeatures:
+    """Feature rows for candidate slots, and the document that matched each best (for display)."""
+
+    slots: np.ndarray
+    matrix: np.ndarray
+    best_doc: np.ndarray
+    prior: np.ndarray  # summed dense + lexical evidence of the best document: ranks negatives by hardness
+
+
+class _Groups:
+    """The documents of candidate slots, contiguous per candidate: per-candidate max and any are reductions."""
+
+    def __init__(self, ix: IndexSet, slots: np.ndarray, exclude: np.ndarray | None) -> None:
+        counts = ix.slot_count[slots]  # every entry has at least its question, so no group is empty
+        self.n = len(slots)
+        self.counts = counts
+        self.starts = np.cumsum(counts) - counts
+        self.owner = np.repeat(np.arange(self.n), counts)
+        self.docs = np.repeat(ix.slot_first[slots], counts) + (
+            np.arange(int(counts.sum())) - np.repeat(self.starts, counts)
+        )
+        # excluded documents (leave-one-out calibration) are masked, not dropped, to keep groups intact
+        usable = ~np.isin(self.docs, exclude) if exclude is not None and len(exclude) else np.ones(len(self.docs), bool)
+        is_answer = ix.doc_pos[self.docs] == ANSWER_POS
+        self.question = usable & ~is_answer
+        self.answer = usable & is_answer
+        self._onehot = np.zeros((len(self.docs), self.n))
+        self._onehot[np.flatnonzero(self.question), self.owner[self.question]] = 1.0
+
+    def max(self, values: np.ndarray, mask: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        """Per-candidate maximum of `values` over the documents selected by `mask`."""
+        if not self.n:
+            return np.zeros(0)
+        out = np.maximum.reduceat(np.where(mask, values, -np.inf), self.starts)
+        result: np.ndarray = np.where(np.isfinite(out), out, empty)
+        return result
+
+    def any_question(self, present: np.ndarray) -> np.ndarray:
+        """(tokens x candidates): whether any usable question document of the candidate holds the token."""
+        out: np.ndarray = (present.astype(np.float64) @ self._onehot) > 0
+        return out
+
+    def argmax_doc(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per candidate, the masked document with the highest value (-1 when none is usable)."""
+        out = np.full(self.n, -1, dtype=np.int64)
+        if not self.n:
+            return out
+        masked = np.where(mask, values, -np.inf)
+        best = np.repeat(np.maximum.reduceat(masked, self.starts), self.counts)
+        hits = np.flatnonzero((masked == best) & mask)
+        owners, first = np.unique(self.owner[hits], return_index=True)
+        out[owners] = self.docs[hits[first]]
+        return out
+
+
+def _gap(values: np.ndarray) -> np.ndarray:
+    """Each candidate's value minus the best value among the other candidates."""
+    if len(values) < 2:
+        return values.copy()
+    top = int(np.argmax(values))
+    other = np.full(len(values), values[top])
+    other[top] = np.max(np.delete(values, top))
+    out: np.ndarray = values - other
+    return out
+
+
+def candidate_features(
+    ix: IndexSet, view: QueryView, slots: np.ndarray, exclude: np.ndarray | None = None
+) -> CandidateFeatures:
+    """One feature row per candidate slot (columns as `feature_names(ix.config)`)."""
+    g = _Groups(ix, slots, exclude)
+    n, docs = g.n, g.docs
+    columns: list[np.ndarray] = [np.full(n, value) for value in view.query_features]
+    # users want answers in their language: an English query prefers the English entry on the same topic
+    query_zh = view.query_features[1] >= 0.5
+    columns.append((ix.slot_is_zh[slots] == query_zh).astype(np.float64))
+    match = np.zeros(len(docs))
+    cos = np.zeros(len(docs))
+    if ix.config.dense:
+        if ix.dense is not None and view.vector is not None and len(docs):
+            cos = ix.dense.vectors(docs) @ view.vector
+        d_cos = g.max(cos, g.question)
+        top = np.zeros(n)
+        if n:
+            top[int(np.argmax(d_cos))] = 1.0
+        columns += [d_cos, _gap(d_cos), top, d_cos * view.query_features[1]]
+        match += cos
+    lex_f1 = np.zeros((max(len(ix.config.channels), 1), n))
+    answer_qcov = np.zeros(len(docs))
+    answer_channel = "words" if "words" in ix.config.channels else next(iter(ix.config.channels), "")
+    for c, name in enumerate(ix.config.channels):
+        index, terms = ix.sparse[name], view.terms[name]
+        present, bm25 = index.match(terms, docs)
+        matched = terms.idf @ present
+        has_terms = terms.idf_sum > 0
+        qcov = matched / terms.idf_sum if has_terms else np.zeros(len(docs))
+        # coverage by the entry as a whole: the query's words may be spread over its question and alternatives
+        ucov = terms.idf @ g.any_question(present) / terms.idf_sum if has_terms else np.zeros(n)
+        doc_idf = index.doc_idf(docs)
+        dcov = np.divide(matched, doc_idf, out=np.zeros(len(docs)), where=doc_idf > 0)
+        f1 = np.divide(2 * qcov * dcov, qcov + dcov, out=np.zeros(len(docs)), where=(qcov + dcov) > 0)
+        rel = g.max(bm25, g.question)
+        rel = rel / rel.max() if n and rel.max() > 0 else rel
+        f1_max = g.max(f1, g.question)
+        lex_f1[c] = f1_max
+        columns += [rel, g.max(qcov, g.question), ucov, g.max(dcov, g.question), f1_max, _gap(f1_max)]
+        match += f1
+        if name == answer_channel:
+            answer_qcov = qcov
+    if ix.config.channels:
+        lex_max = lex_f1.max(axis=0)
+        columns += [lex_max, _gap(lex_max)]
+    if ix.config.index_answers:
+        if ix.config.dense:
+            columns.append(g.max(cos, g.answer))
+        if ix.config.channels:
+            columns.append(g.max(answer_qcov, g.answer))
+    prior = g.max(match, g.question, empty=-np.inf)
+    best_doc = g.argmax_doc(match, g.question)  # shown as `matched`: the question-side text with most evidence
+    matrix = np.column_stack(columns) if columns and n else np.zeros((n, len(columns)))
+    return CandidateFeatures(slots, matrix.astype(np.float32), best_doc, prior)
+
+
+def context_feature_names(config: IndexConfig) -> tuple[str, ...]:
+    """Columns with a context: the query's, `x_` of context + query, `c_` of the context alone."""
+    names = feature_names(config)
+    return names + tuple(f"x_{name}" for name in names) + tuple(f"c_{name}" for name in names)
+
+
+def score_candidates(
+    ix: IndexSet,
+    text: str,
+    vector: np.ndarray | None,
+    *,
+    context: str | None = None,
+    context_vectors: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    exclude: np.ndarray | None = None,
+    dense_ids: np.ndarray | None = None,
+) -> CandidateFeatures:
+    """Candidates and features of a query; with a context (the previous topic) also of `context + query`
+    and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
+
+    `context_vectors` are the embeddings of `context + " " + text` and of `context`.
+    """
+    plain = make_view(ix, text, vector, exclude, dense_ids)
+    if context is None:
+        return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
+    combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude)
+    slots = candidate_slots(ix, [plain, combined])
+    own = candidate_features(ix, plain, slots, exclude)
+    joint = candidate_features(ix, combined, slots, exclude)
+    alone_view = make_view(ix, context, context_vectors[1], exclude, candidates=False)
+    alone = candidate_features(ix, alone_view, slots, exclude)
+    return CandidateFeatures(
+        slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)
+    )

@@ -1,0 +1,221 @@
+"""The searchable state of a knowledge base: entries by slot, their documents, dense and sparse indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from knowledge_base.analysis import CHANNELS, analyze
+from knowledge_base.models import FaqEntry
+from knowledge_base.sparse_index import Bm25SparseIndex
+from knowledge_base.vector_index import FaissVectorIndex
+
+ANSWER_POS = -1  # doc_pos of an answer document; 0 is the question, 1.. the alternative questions
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+# progress(stage, total) returns a callback that advances that stage by n (a tqdm bar in the CLI).
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Which retrieval channels a knowledge base uses (the ablation switches)."""
+
+    channels: tuple[str, ...] = CHANNELS
+    dense: bool = True
+    index_answers: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"channels": list(self.channels), "dense": self.dense, "index_answers": self.index_answers}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
+        """Inverse of `to_json`."""
+        return cls(tuple(data["channels"]), bool(data["dense"]), bool(data["index_answers"]))
+
+
+def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
+    """(position, text) of every document an entry contributes: question, alternatives, maybe the answer."""
+    docs = list(enumerate(entry.all_questions))
+    if config.index_answers:
+        docs.append((ANSWER_POS, entry.answer))
+    return docs
+
+
+@dataclass(frozen=True)
+class IndexSet:
+    """Immutable view of the indexes; `add`/`remove` return a new one so readers never see a half update."""
+
+    config: IndexConfig
+    dimension: int
+    entries: tuple[FaqEntry | None, ...]
+    slot_first: np.ndarray  # first document id of each slot (an entry's documents are contiguous)
+    slot_count: np.ndarray
+    doc_slot: np.ndarray  # slot of each document id, -1 once removed
+    doc_pos: np.ndarray
+    dense: FaissVectorIndex | None
+    sparse: Mapping[str, Bm25SparseIndex]
+    slot_of: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, config: IndexConfig, dimension: int, expected_docs: int = 0) -> IndexSet:
+        """An index set with no entries; HNSW is chosen when `expected_docs` is large."""
+        dense = FaissVectorIndex.create(dimension, expected_docs) if config.dense else None
+        sparse = {name: Bm25SparseIndex.build([]) for name in config.channels}
+        no_ints = np.zeros(0, dtype=np.int64)
+        return cls(config, dimension, (), no_ints, no_ints, no_ints, no_ints, dense, sparse, {})
+
+    @property
+    def live_entries(self) -> list[FaqEntry]:
+        """Entries in insertion order, without removed ones."""
+        return [e for e in self.entries if e is not None]
+
+    @property
+    def doc_count(self) -> int:
+        """Number of live documents."""
+        return int((self.doc_slot >= 0).sum())
+
+    def add(
+        self,
+        entries: Sequence[FaqEntry],
+        embed: Embed | None,
+        progress: Progress | None = None,
+    ) -> IndexSet:
+        """A new index set with these entries added; an existing id is replaced."""
+        replaced = [e.id for e in entries if e.id in self.slot_of]
+        base = self.remove(replaced) if replaced else self
+        if len({e.id for e in entries}) != len(entries):
+            raise ValueError("duplicate ids in the entries to add")
+        first_doc = len(base.doc_slot)
+        first_slot = len(base.entries)
+        texts: list[str] = []
+        new_slot: list[int] = []
+        new_pos: list[int] = []
+        firsts: list[int] = []
+        counts: list[int] = []
+        for offset, entry in enumerate(entries):
+            docs = entry_documents(entry, self.config)
+            firsts.append(first_doc + len(texts))
+            counts.append(len(docs))
+            for pos, text in docs:
+                texts.append(text)
+                new_slot.append(first_slot + offset)
+                new_pos.append(pos)
+        doc_ids = np.arange(first_doc, first_doc + len(texts), dtype=np.int64)
+        dense = base.dense
+        if dense is not None:
+            if embed is None:
+                raise ValueError("this knowledge base has a dense index: an embedder is required")
+            dense = dense.with_vectors(doc_ids, embed_texts(embed, texts, progress, "embedding FAQ"))
+        analyses = [analyze(t) for t in texts]
+        sparse = {
+            name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
+            for name, index in base.sparse.items()
+        }
+        slot_of = dict(base.slot_of)
+        slot_of.update((e.id, first_slot + i) for i, e in enumerate(entries))
+        return replace(
+            base,
+            entries=base.entries + tuple(entries),
+            slot_first=np.concatenate([base.slot_first, np.asarray(firsts, dtype=np.int64)]),
+            slot_count=np.concatenate([base.slot_count, np.asarray(counts, dtype=np.int64)]),
+            doc_slot=np.concatenate([base.doc_slot, np.asarray(new_slot, dtype=np.int64)]),
+            doc_pos=np.concatenate([base.doc_pos, np.asarray(new_pos, dtype=np.int64)]),
+            dense=dense,
+            sparse=sparse,
+            slot_of=slot_of,
+        )
+
+    def remove(self, ids: Iterable[str]) -> IndexSet:
+        """A new index set without these entry ids (unknown ids are ignored)."""
+        slots = [self.slot_of[i] for i in dict.fromkeys(ids) if i in self.slot_of]
+        if not slots:
+            return self
+        doc_ids = np.concatenate(
+            [np.arange(self.slot_first[s], self.slot_first[s] + self.slot_count[s]) for s in slots]
+        )
+        entries = list(self.entries)
+        for slot in slots:
+            entries[slot] = None
+        doc_slot = self.doc_slot.copy()
+        doc_slot[doc_ids] = -1
+        slot_of = {k: v for k, v in self.slot_of.items() if v not in set(slots)}
+        return replace(
+            self,
+            entries=tuple(entries),
+            doc_slot=doc_slot,
+            dense=self.dense.without(doc_ids) if self.dense is not None else None,
+            sparse={name: index.without_docs(doc_ids) for name, index in self.sparse.items()},
+            slot_of=slot_of,
+        )
+
+    @cached_property
+    def slot_is_zh(self) -> np.ndarray:
+        """Per slot, whether the entry is Chinese (its locale starts with zh)."""
+        return np.asarray([e is not None and e.locale.lower().startswith("zh") for e in self.entries], dtype=bool)
+
+    @cached_property
+    def question_docs(self) -> dict[str, int]:
+        """Live question/alternative texts -> a document id (contexts are usually FAQ questions)."""
+        out: dict[str, int] = {}
+        for doc in np.flatnonzero((self.doc_slot >= 0) & (self.doc_pos >= 0)):
+            out.setdefault(self.doc_text(int(doc)), int(doc))
+        return out
+
+    def vectors_for(self, texts: Sequence[str], embed: Embed | None) -> np.ndarray | None:
+        """Vectors of texts: stored ones for FAQ questions, embedded (one call) for the rest."""
+        if self.dense is None:
+            return None
+        known = self.question_docs
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing = [i for i, t in enumerate(texts) if t not in known]
+        stored = [i for i, t in enumerate(texts) if t in known]
+        if stored:
+            out[stored] = self.dense.vectors(np.asarray([known[texts[i]] for i in stored]))
+        if missing:
+            if embed is None:
+                return None
+            out[missing] = embed([texts[i] for i in missing])
+        return out
+
+    def docs_of(self, slot: int) -> np.ndarray:
+        """Document ids of one slot."""
+        return np.arange(self.slot_first[slot], self.slot_first[slot] + self.slot_count[slot])
+
+    def doc_text(self, doc: int) -> str:
+        """The text of a document (question, alternative or answer)."""
+        entry = self.entries[int(self.doc_slot[doc])]
+        if entry is None:
+            return ""
+        pos = int(self.doc_pos[doc])
+        return entry.answer if pos == ANSWER_POS else entry.all_questions[pos]
+
+
+EMBED_BATCH = 32
+
+
+def embed_texts(
+    embed: Embed, texts: Sequence[str], progress: Progress | None = None, stage: str = "embedding"
+) -> np.ndarray:
+    """Embed many texts: duplicates once, batches of similar length (padding is most of a mixed batch's cost)."""
+    unique = list(dict.fromkeys(texts))
+    advance = progress(stage, len(unique)) if progress is not None else None
+    order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+    vectors: np.ndarray | None = None
+    for start in range(0, len(order), EMBED_BATCH):
+        batch = order[start : start + EMBED_BATCH]
+        out = np.asarray(embed([unique[i] for i in batch]), dtype=np.float32)
+        if vectors is None:
+            vectors = np.zeros((len(unique), out.shape[1]), dtype=np.float32)
+        vectors[batch] = out
+        if advance is not None:
+            advance(len(batch))
+    if vectors is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    position = {text: i for i, text in enumerate(unique)}
+    return vectors[[position[t] for t in texts]]

@@ -1,0 +1,217 @@
+"""The KnowledgeBase: hybrid search with calibrated scores, follow-up context, and live add/remove."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from assistant.embedding import Embedder, normalize_rows
+from assistant.errors import InvalidInput
+from knowledge_base.features import N_DENSE, CandidateFeatures, score_candidates
+from knowledge_base.fusion import FusionModel
+from knowledge_base.indexes import IndexSet
+from knowledge_base.manifest import Manifest
+from knowledge_base.models import FaqEntry, Hit, SearchResult
+
+MAX_QUERY_CHARS = 1_000
+
+
+@dataclass(frozen=True)
+class FusionModels:
+    """The fusion model for plain queries and the one for follow-ups that carry a context."""
+
+    plain: FusionModel
+    context: FusionModel
+
+
+class KnowledgeBase:
+    """FAQ search over one snapshot; `add`/`remove` swap in new indexes without disturbing searches."""
+
+    def __init__(self, indexes: IndexSet, models: FusionModels, embedder: Embedder | None, manifest: Manifest) -> None:
+        if indexes.config.dense and embedder is not None and embedder.dimension != indexes.dimension:
+            raise InvalidInput(
+                f"embedder {embedder.name} gives {embedder.dimension}-d vectors; the index holds {indexes.dimension}-d"
+            )
+        self._indexes = indexes
+        self._models = models
+        self._embedder = embedder
+        self._manifest = manifest
+        self._write_lock = threading.Lock()
+        self._changes = 0
+
+    @property
+    def version(self) -> str:
+        """The snapshot version this knowledge base was built or loaded as."""
+        return self._manifest.version
+
+    @property
+    def manifest(self) -> Manifest:
+        """The snapshot manifest, with counts reflecting live `add`/`remove` changes."""
+        ix = self._indexes
+        return replace(self._manifest, entry_count=len(ix.slot_of), doc_count=ix.doc_count)
+
+    @property
+    def changes(self) -> int:
+        """Number of `add`/`remove` calls applied since the snapshot was loaded."""
+        return self._changes
+
+    @property
+    def entries(self) -> list[FaqEntry]:
+        """All live entries in insertion order."""
+        return self._indexes.live_entries
+
+    @property
+    def indexes(self) -> IndexSet:
+        """The current immutable index set (for snapshot writing and evaluation)."""
+        return self._indexes
+
+    @property
+    def models(self) -> FusionModels:
+        """The fusion models (plain and with context)."""
+        return self._models
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder used for queries."""
+        return self._embedder
+
+    def get(self, faq_id: str) -> FaqEntry | None:
+        """The entry with this id, or None."""
+        ix = self._indexes
+        slot = ix.slot_of.get(faq_id)
+        return ix.entries[slot] if slot is not None else None
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = 5,
+        context: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> SearchResult:
+        """Best entries for a query; `context` is the previous turn's topic, `vector` a ready query embedding."""
+        return self.search_batch(
+            [query],
+            top_k=top_k,
+            contexts=[context],
+            vectors=None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1),
+        )[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int = 5,
+        contexts: Sequence[str | None] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        """`search` for many queries at once: one embedding call and one dense search for the batch."""
+        ix = self._indexes  # one consistent view even if add/remove swaps the indexes meanwhile
+        contexts = list(contexts) if contexts is not None else [None] * len(queries)
+        if len(contexts) != len(queries):
+            raise InvalidInput("contexts must have one item per query")
+        if top_k < 1:
+            raise InvalidInput("top_k must be at least 1")
+        texts = [q[:MAX_QUERY_CHARS] for q in queries]
+        contexts = [c[:MAX_QUERY_CHARS] if c and c.strip() else None for c in contexts]
+        plain_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors)
+        dense_ids: list[np.ndarray | None] = [None] * len(texts)
+        if ix.dense is not None and plain_vectors is not None and ix.dense.size:
+            _, found = ix.dense.search(plain_vectors, N_DENSE)
+            dense_ids = list(found)
+        results = []
+        for i, text in enumerate(texts):
+            if not text.strip() or not ix.slot_of:
+                model = self._models.plain if contexts[i] is None else self._models.context
+                results.append(SearchResult(queries[i], (), False, model.threshold))
+                continue
+            found_features = score_candidates(
+                ix,
+                text,
+                None if plain_vectors is None else plain_vectors[i],
+                context=contexts[i],
+                context_vectors=context_vectors[i],
+                dense_ids=dense_ids[i],
+            )
+            results.append(self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k))
+        return results
+
+    def _vectors(
+        self,
+        ix: IndexSet,
+        texts: Sequence[str],
+        contexts: Sequence[str | None],
+        vectors: np.ndarray | None,
+    ) -> tuple[np.ndarray | None, list[tuple[np.ndarray | None, np.ndarray | None]]]:
+        """Query vectors (given or embedded) and, per query with a context, (context + query, context).
+
+        A context that is an FAQ question (the dialogue passes the last answered one) reuses its stored
+        vector, and the context + query vector is the normalised sum of the two: no extra model call.
+        """
+        none: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        if not ix.config.dense or self._embedder is None:
+            return None, [none] * len(texts)
+        followups = [(i, c) for i, c in enumerate(contexts) if c is not None]
+        unknown = [c for _, c in followups if c not in ix.question_docs]
+        pending = ([] if vectors is not None else list(texts)) + unknown
+        embedded = self._embedder.embed(pending) if pending else np.zeros((0, ix.dimension), np.float32)
+        if vectors is not None:
+            plain = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+            if plain.shape[1] != ix.dimension:
+                raise InvalidInput(f"query vectors must have {ix.dimension} dimensions, got {plain.shape[1]}")
+        else:
+            plain = embedded[: len(texts)]
+        fresh = dict(zip(unknown, embedded[len(embedded) - len(unknown) :], strict=True))
+        context_vectors = [none] * len(texts)
+        for i, context in followups:
+            context_vector = fresh.get(context)
+            if context_vector is None:
+                stored = ix.vectors_for([context], None)
+                assert stored is not None
+                context_vector = stored[0]
+            joint = normalize_rows((plain[i] + context_vector)[None, :])[0]
+            context_vectors[i] = (joint, context_vector)
+        return plain, context_vectors
+
+    def _rank(self, ix: IndexSet, query: str, found: CandidateFeatures, with_context: bool, top_k: int) -> SearchResult:
+        model = self._models.context if with_context else self._models.plain
+        probs = model.predict(found.matrix)
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        hits = []
+        for row in order:
+            entry = ix.entries[int(found.slots[row])]
+            assert entry is not None
+            best = int(found.best_doc[row])
+            hits.append(
+                Hit(
+                    id=entry.id,
+                    score=float(probs[row]),
+                    question=entry.question,
+                    category=entry.category,
+                    matched=ix.doc_text(best) if best >= 0 else entry.question,
+                    features=dict(zip(model.features, found.matrix[row].tolist(), strict=True)),
+                )
+            )
+        answerable = bool(hits) and hits[0].score >= model.threshold
+        return SearchResult(query, tuple(hits), answerable, model.threshold)
+
+    def add(self, entries: Iterable[FaqEntry]) -> None:
+        """Add entries (an existing id is replaced) by embedding only the new texts; no rebuild."""
+        batch = list(entries)
+        with self._write_lock:
+            embed = self._embedder.embed if self._embedder is not None else None
+            self._indexes = self._indexes.add(batch, embed)
+            self._changes += 1
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove entries by id; returns how many existed."""
+        wanted = list(dict.fromkeys(ids))
+        with self._write_lock:
+            present = [i for i in wanted if i in self._indexes.slot_of]
+            if present:
+                self._indexes = self._indexes.remove(present)
+                self._changes += 1
+        return len(present)

@@ -1,0 +1,156 @@
+"""Dense retrieval: a FAISS inner-product index (exact flat, or HNSW for large KBs) keyed by document ids."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+# Flat search cost grows linearly (about 1 ms per 10k vectors of 384 dims on the benchmark machine);
+# above this many vectors HNSW keeps a query well under a millisecond. Measured: bench/results/kb_bench.md.
+HNSW_MIN_VECTORS = 20_000
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 64
+PARALLEL_ADD_MIN = 10_000
+
+
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over L2-normalised vectors identified by integer ids."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def search(
+        self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray: ...
+
+
+_configured = False
+
+
+def _faiss() -> Any:
+    global _configured
+    import faiss
+
+    if not _configured:
+        # One query at a time is tiny work: OpenMP fan-out costs 20x more than the search itself on a
+        # shared 2-core machine (0.8 ms vs 0.03 ms at 500 vectors); callers parallelise across requests.
+        faiss.omp_set_num_threads(1)
+        _configured = True
+    return faiss
+
+
+class FaissVectorIndex:
+    """FAISS `IndexIDMap2` around `IndexFlatIP` or `IndexHNSWFlat`; copy-on-write add and remove.
+
+    HNSW cannot delete vectors, so removed ids become tombstones filtered by an id selector at search time.
+    """
+
+    def __init__(self, index: Any, kind: str, tombstones: np.ndarray | None = None) -> None:
+        self._index = index
+        self.kind = kind
+        self._tombstones = np.unique(tombstones) if tombstones is not None else np.zeros(0, np.int64)
+
+    @classmethod
+    def create(cls, dimension: int, expected_size: int = 0, kind: str | None = None) -> FaissVectorIndex:
+        """An empty index: flat below `HNSW_MIN_VECTORS` expected vectors, HNSW above."""
+        faiss = _faiss()
+        kind = kind or ("hnsw" if expected_size >= HNSW_MIN_VECTORS else "flat")
+        if kind == "hnsw":
+            base = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            base.hnsw.efSearch = HNSW_EF_SEARCH
+        elif kind == "flat":
+            base = faiss.IndexFlatIP(dimension)
+        else:
+            raise ValueError(f"unknown index kind {kind!r}")
+        return cls(faiss.IndexIDMap2(base), kind)
+
+    @property
+    def dimension(self) -> int:
+        """Vector dimension."""
+        return int(self._index.d)
+
+    @property
+    def size(self) -> int:
+        """Number of live vectors."""
+        return int(self._index.ntotal) - len(self._tombstones)
+
+    def search(self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query row; ids are -1 where fewer than k vectors qualify."""
+        faiss = _faiss()
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
+        k = max(1, min(k, max(self.size, 1)))
+        blocked = self._tombstones
+        if exclude is not None and len(exclude):
+            blocked = np.union1d(blocked, np.asarray(exclude, dtype=np.int64))
+        params = None
+        if len(blocked) or self.kind == "hnsw":
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(blocked.astype(np.int64))) if len(blocked) else None
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+                if selector is not None:
+                    params.sel = selector
+            else:
+                params = faiss.SearchParameters(sel=selector)
+        scores, ids = self._index.search(queries, k, params=params)
+        return scores, ids
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these ids (for exact scores of candidates)."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if not len(ids):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out: np.ndarray = self._index.reconstruct_batch(ids)
+        return out
+
+    def with_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> FaissVectorIndex:
+        """A new index that also holds these vectors (the old one stays valid for in-flight searches)."""
+        faiss = _faiss()
+        clone = faiss.clone_index(self._index) if self._index.ntotal else self._fresh_like()
+        if len(ids):
+            # building HNSW graphs is heavy and parallel: use every core for big adds, then back to one
+            threads = (os.cpu_count() or 1) if len(ids) >= PARALLEL_ADD_MIN else 1
+            faiss.omp_set_num_threads(threads)
+            try:
+                clone.add_with_ids(
+                    np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+                )
+            finally:
+                faiss.omp_set_num_threads(1)
+        return FaissVectorIndex(clone, self.kind, self._tombstones)
+
+    def without(self, ids: np.ndarray) -> FaissVectorIndex:
+        """A new index without these ids (removed for flat, tombstoned for HNSW)."""
+        faiss = _faiss()
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kind == "hnsw":
+            return FaissVectorIndex(self._index, self.kind, np.union1d(self._tombstones, ids))
+        clone = faiss.clone_index(self._index)
+        clone.remove_ids(faiss.IDSelectorBatch(ids))
+        return FaissVectorIndex(clone, self.kind, self._tombstones)
+
+    def _fresh_like(self) -> Any:
+        return FaissVectorIndex.create(self.dimension, kind=self.kind)._index
+
+    def save(self, path: Path) -> None:
+        """Write the FAISS index, plus tombstones when there are any."""
+        _faiss().write_index(self._index, str(path))
+        np.save(path.with_suffix(".tombstones.npy"), self._tombstones)
+
+    @classmethod
+    def load(cls, path: Path) -> FaissVectorIndex:
+        """Read an index written by `save`."""
+        faiss = _faiss()
+        index = faiss.read_index(str(path))
+        kind = "hnsw" if "HNSW" in type(faiss.downcast_index(index.index)).__name__ else "flat"
+        stones = path.with_suffix(".tombstones.npy")
+        return cls(index, kind, np.load(stones) if stones.exists() else None)

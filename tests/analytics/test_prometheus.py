@@ -1,0 +1,71 @@
+"""`GET /metrics` after traffic through the scripted-engine app: the named series, labelled by route template."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.metrics import MeteredStore, kb_version
+from tests.analytics.conftest import Site
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_metrics_expose_latency_turns_handoffs_queue_and_kb_version(site: Site) -> None:
+    answered = site.start("u-a")
+    site.say(answered, text="课程怎么退款")
+    site.say(answered, text="你们有线下课吗")
+    waiting = site.start("u-v", "vip")
+    site.say(waiting, quick_reply="handoff")
+    site.client.get("/no/such/page/123")
+    site.runtime.components["kb_version"] = "v7"
+
+    response = site.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+
+    route = "/v1/conversations/{conversation_id}/messages"
+    count = samples[("assistant_http_request_duration_seconds_count", (("method", "POST"), ("route", route)))]
+    assert count == 3
+    assert samples[("assistant_http_requests_total", (("method", "POST"), ("route", route), ("status", "200")))] == 3
+    assert samples[("assistant_http_requests_total", (("method", "GET"), ("route", "<unmatched>"), ("status", "404")))]
+    assert not re.search(r'route="/v1/conversations/[0-9a-f]{32}', response.text)  # no raw ids as labels
+
+    assert samples[("assistant_turns_total", (("action", "answer"),))] == 1
+    assert samples[("assistant_turns_total", (("action", "fallback"),))] == 1
+    assert samples[("assistant_turns_total", (("action", "handoff"),))] == 1
+    assert samples[("assistant_handoffs_total", (("reason", "explicit_request"),))] == 1
+
+    assert samples[("assistant_handoff_queue_length", (("tier", "vip"),))] == 1
+    assert samples[("assistant_handoff_queue_length", (("tier", "free"),))] == 0
+    assert samples[("assistant_handoff_oldest_wait_seconds", (("tier", "vip"),))] > 0
+    assert samples[("assistant_kb_snapshot_info", (("version", "v7"),))] == 1
+
+
+def test_a_claimed_ticket_leaves_the_queue_gauge(site: Site) -> None:
+    conv = site.start("u-v", "member")
+    site.say(conv, quick_reply="handoff")
+    [ticket] = site.client.get("/v1/handoff/tickets", headers=site.agent).json()["tickets"]
+    assert site.client.post(f"/v1/handoff/tickets/{ticket['id']}/claim", headers=site.agent).status_code == 200
+    samples = _samples(site.client.get("/metrics").text)
+    assert samples[("assistant_handoff_queue_length", (("tier", "member"),))] == 0
+    assert ("assistant_kb_snapshot_info", (("version", "v7"),)) not in samples  # no KB loaded: no version
+
+
+def test_the_store_is_wrapped_once_and_the_kb_version_is_found_where_components_keep_it(site: Site) -> None:
+    assert isinstance(site.runtime.store, MeteredStore)
+
+    class Kb:
+        version = "v12"
+
+    assert kb_version({"kb": Kb()}) == "v12"
+    assert kb_version({"kb_version": lambda: "v3"}) == "v3"
+    assert kb_version({}) is None

@@ -1,0 +1,100 @@
+"""KnowledgeBase behaviour with a fake embedder: lookup, live add/remove/replace without a rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from assistant.embedding import HashingEmbedder
+from knowledge_base import FaqEntry, KnowledgeBase, build_knowledge_base
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The fake embedder, recording every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__(dimension=64)
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+
+@pytest.fixture(scope="module")
+def built(faq_entries: list[FaqEntry]) -> KnowledgeBase:
+    return build_knowledge_base(faq_entries, HashingEmbedder(dimension=64))
+
+
+@pytest.fixture
+def kb(built: KnowledgeBase) -> tuple[KnowledgeBase, CountingEmbedder]:
+    """A fresh KnowledgeBase over the built indexes, so each test may mutate its own."""
+    embedder = CountingEmbedder()
+    return KnowledgeBase(built.indexes, built.models, embedder, built.manifest), embedder
+
+
+NEW = FaqEntry(
+    id="gift",
+    question="可以把课程送给朋友吗？",
+    answer="在课程页点「赠送」，把链接发给朋友领取。",
+    category="gift",
+    alt_questions=("买课送人",),
+)
+
+
+def test_get_and_entries(kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries: list[FaqEntry]) -> None:
+    base, _ = kb
+    assert base.get("invoice") == next(e for e in faq_entries if e.id == "invoice")
+    assert base.get("nope") is None
+    assert [e.id for e in base.entries] == [e.id for e in faq_entries]
+
+
+def test_add_embeds_only_the_new_texts_and_is_searchable(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+    base, embedder = kb
+    base.add([NEW])
+    assert sorted(embedder.texts) == sorted(["可以把课程送给朋友吗？", "买课送人"])
+    assert base.get("gift") == NEW
+    assert base.search("可以把课程送给朋友吗").hits[0].id == "gift"
+    assert base.manifest.entry_count == 15
+    assert base.changes == 1
+
+
+def test_remove_takes_the_entry_out_of_every_index(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+    base, embedder = kb
+    assert base.search("怎么开发票？").hits[0].id == "invoice"
+    assert base.remove(["invoice", "not-there"]) == 1
+    assert base.get("invoice") is None
+    assert "invoice" not in [h.id for h in base.search("怎么开发票？", top_k=20).hits]
+    assert base.remove(["invoice"]) == 0
+    assert base.manifest.entry_count == 13
+    assert embedder.texts == ["怎么开发票？", "怎么开发票？"]  # queries only, no re-embedding of the FAQ
+
+
+def test_add_with_an_existing_id_replaces_the_entry(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+    base, _ = kb
+    updated = FaqEntry(id="coupon", question="兑换码在哪里输入？", answer="在「我的」→「兑换」输入。")
+    base.add([updated])
+    assert base.get("coupon") == updated
+    assert len(base.entries) == 14
+    assert base.search("兑换码在哪里输入").hits[0].id == "coupon"
+    assert "coupon" not in [h.id for h in base.search("优惠券怎么用？", top_k=3).hits[:1]]
+
+
+def test_searches_keep_their_view_while_entries_change(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+    base, _ = kb
+    before = base.indexes
+    base.remove(["replay"])
+    assert before.slot_of.get("replay") is not None  # the old immutable view is intact for in-flight searches
+    assert base.indexes.slot_of.get("replay") is None
+
+
+def test_bad_arguments_are_rejected(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+    from assistant.errors import InvalidInput
+
+    base, _ = kb
+    with pytest.raises(InvalidInput):
+        base.search("x", top_k=0)
+    with pytest.raises(InvalidInput):
+        base.search("x", vector=np.zeros(3, dtype=np.float32))

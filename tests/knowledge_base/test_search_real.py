@@ -1,0 +1,74 @@
+"""The real path: bundled model through ONNX, real FAISS and BM25, fusion calibrated at build time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.embedding import Embedder
+from knowledge_base import KnowledgeBase
+
+pytestmark = pytest.mark.integration
+
+
+def _top(kb: KnowledgeBase, query: str, context: str | None = None) -> tuple[str, bool]:
+    result = kb.search(query, context=context)
+    assert result.top is not None
+    return result.top.id, result.answerable
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("课程退宽", "refund-course"),  # homophone typo of 退款
+        ("我买错课程了，钱能退给我吗", "refund-course"),  # colloquial paraphrase
+        ("自动续飞怎么关", "cancel-renew"),  # homophone typo of 续费
+        ("密码想不起来了", "password"),
+        ("How can I get my money back", "en-refund"),  # English finds the English entry
+    ],
+)
+def test_user_wording_finds_the_right_entry(real_kb: KnowledgeBase, query: str, expected: str) -> None:
+    assert _top(real_kb, query) == (expected, True)
+
+
+@pytest.mark.parametrize("query", ["明天上海天气怎么样", "帮我写一首关于大海的诗", "what is the capital of france"])
+def test_out_of_scope_questions_are_rejected(real_kb: KnowledgeBase, query: str) -> None:
+    result = real_kb.search(query)
+    assert not result.answerable
+    assert all(h.score < result.threshold for h in result.hits)
+
+
+def test_follow_up_uses_the_previous_topic(real_kb: KnowledgeBase) -> None:
+    previous = real_kb.get("refund-course")
+    assert previous is not None
+    assert _top(real_kb, "那会员呢？", context=previous.question) == ("refund-member", True)
+
+
+def test_scores_are_probabilities_best_first(real_kb: KnowledgeBase) -> None:
+    result = real_kb.search("会员能退吗", top_k=4)
+    scores = [h.score for h in result.hits]
+    assert len(scores) == 4
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert result.hits[0].id == "refund-member"
+    assert result.hits[0].matched == "会员能退吗"
+
+
+def test_caller_supplied_vector_is_used_and_batch_matches_single(
+    real_kb: KnowledgeBase, real_embedder: Embedder
+) -> None:
+    queries = ["怎么开发票", "直播错过了", "明天天气"]
+    vectors = real_embedder.embed(queries)
+    batch = real_kb.search_batch(queries, vectors=vectors)
+    for query, vector, from_batch in zip(queries, vectors, batch, strict=True):
+        single = real_kb.search(query, vector=vector)
+        assert [h.id for h in single.hits] == [h.id for h in from_batch.hits]
+        np.testing.assert_allclose([h.score for h in single.hits], [h.score for h in from_batch.hits], atol=1e-6)
+        assert single.answerable == from_batch.answerable
+    assert [r.hits[0].id for r in batch[:2]] == ["invoice", "replay"]
+
+
+def test_empty_query_has_no_answer(real_kb: KnowledgeBase) -> None:
+    result = real_kb.search("   ")
+    assert result.hits == ()
+    assert not result.answerable

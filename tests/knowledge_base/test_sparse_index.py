@@ -1,0 +1,100 @@
+"""The BM25 adapter: same scores as bm25s, incremental add/remove equal to a rebuild, round trip on disk."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge_base.sparse_index import Bm25SparseIndex
+
+
+def _corpus(n: int = 120, seed: int = 3) -> list[list[str]]:
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(40)]
+    return [[rng.choice(vocab) for _ in range(rng.randint(1, 10))] for _ in range(n)]
+
+
+def test_scores_match_bm25s_lucene() -> None:
+    import bm25s
+
+    docs = _corpus()
+    ours = Bm25SparseIndex.build(docs)
+    vocab = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
+    reference = bm25s.BM25(method="lucene")
+    reference.index(
+        bm25s.tokenization.Tokenized(ids=[[vocab[t] for t in d] for d in docs], vocab=vocab), show_progress=False
+    )
+    for query in (["w1", "w2"], ["w7"], ["w3", "w3", "w9", "w11"]):
+        expected = reference.get_scores_from_ids(sorted({vocab[t] for t in query}))
+        np.testing.assert_allclose(ours.scores(ours.encode(query)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_tokens_are_counted_not_scored() -> None:
+    index = Bm25SparseIndex.build([["a", "b"], ["b", "c"]])
+    terms = index.encode(["a", "zzz", "a"])
+    assert terms.unknown == 1
+    assert index.scores(terms)[1] == 0.0
+    assert index.scores(terms)[0] > 0.0
+
+
+def test_add_and_remove_equal_a_rebuild() -> None:
+    docs = _corpus()
+    incremental = Bm25SparseIndex.build(docs[:100]).with_docs(docs[100:], list(range(100, 120)))
+    incremental = incremental.without_docs([5, 17])
+    survivors = [i for i in range(120) if i not in (5, 17)]
+    rebuilt = Bm25SparseIndex.build([docs[i] for i in survivors], survivors)
+    for query in (["w1", "w4"], ["w30"]):
+        np.testing.assert_allclose(incremental.scores(incremental.encode(query)), rebuilt.scores(rebuilt.encode(query)))
+    assert incremental.scores(incremental.encode(docs[5]))[5] == 0.0
+    assert incremental.doc_count == 118
+
+
+def test_coverage_statistics() -> None:
+    index = Bm25SparseIndex.build([["a", "b"], ["a"], ["c"]])
+    terms = index.encode(["a", "b"])
+    matched = index.matched_idf(terms, np.array([0, 1, 2]))
+    assert matched[0] == terms.idf_sum
+    assert 0 < matched[1] < terms.idf_sum
+    assert matched[2] == 0
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    docs = _corpus()
+    index = Bm25SparseIndex.build(docs)
+    index.save(tmp_path / "sparse")
+    loaded = Bm25SparseIndex.load(tmp_path / "sparse")
+    terms = ["w2", "w5"]
+    np.testing.assert_array_equal(index.scores(index.encode(terms)), loaded.scores(loaded.encode(terms)))
+
+
+def test_query_hits_are_the_best_documents_by_full_bm25() -> None:
+    docs = _corpus(300)
+    index = Bm25SparseIndex.build(docs)
+    query = index.encode(["w1", "w8", "w20"])
+    full = index.scores(query)
+    hits = index.search(query, 5)
+    assert hits.docs.tolist() == np.argsort(-full, kind="stable")[:5].tolist()
+    np.testing.assert_allclose(hits.scores, np.sort(full)[::-1][:5], rtol=1e-5)
+    without_best = index.search(query, 5, exclude=hits.docs[:1])
+    assert int(hits.docs[0]) not in without_best.docs.tolist()
+    present, exact = index.match(query, np.arange(300))
+    np.testing.assert_allclose(exact, full, rtol=1e-5)
+    assert present.shape == (3, 300)
+
+
+def test_candidates_come_from_each_tokens_highest_impact_postings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import knowledge_base.sparse_index as sparse
+
+    monkeypatch.setattr(sparse, "IMPACT_POSTINGS", 3)
+    # "common" is in every document; shorter documents weigh it more (BM25 length normalisation)
+    docs = [["common", *[f"pad{i}"] * (i % 7)] for i in range(50)] + [["common", "rare"]]
+    index = Bm25SparseIndex.build(docs)
+    hits = index.search(index.encode(["common", "rare"]), 10)
+    assert len(hits.docs) <= 4
+    assert hits.docs[0] == 50
+    present, bm25 = index.match(index.encode(["common", "rare"]), np.array([13, 50]))
+    assert present.tolist() == [[True, True], [False, True]]  # features stay exact
+    assert bm25[1] > bm25[0] > 0
