@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.agents import AdminAgent
-from api.chat import _turn_response
+from api.chat import turn_response
 from assistant.chat import TurnOutcome
 from assistant.errors import NotFound
 from channels.subscriptions import WebhookSubscriptions, public
@@ -57,7 +57,7 @@ async def wechat_message(request: Request) -> Response:
 
 
 def _render(outcome: TurnOutcome) -> dict[str, Any]:
-    return _turn_response(outcome).model_dump(mode="json")
+    return turn_response(outcome).model_dump(mode="json")
 
 
 @router.post("/webhook/{channel}", summary="A user turn from an integration, HMAC-signed; returns the decision")

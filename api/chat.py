@@ -65,7 +65,8 @@ def authorize_conversation(state: Any, services: Services, conversation_id: str,
     return conv
 
 
-def _turn_response(outcome: TurnOutcome) -> TurnResponse:
+def turn_response(outcome: TurnOutcome) -> TurnResponse:
+    """The chat API's JSON for a turn (webhooks return the same shape)."""
     decision = outcome.decision if outcome.bot_message else None
     reply = None
     if decision is not None:
@@ -125,7 +126,7 @@ async def post_message(
     settings = state.runtime.settings
     state.runtime.components["limiter_ip"].check("ip", _client_ip(request), settings.rate_limit_ip_per_minute)
     outcome = await run_in_threadpool(services.chat.post, conv.id, text=message.text, quick_reply=message.quick_reply)
-    return _turn_response(outcome)
+    return turn_response(outcome)
 
 
 @router.get("/{conversation_id}/messages", summary="The transcript, optionally after a message")

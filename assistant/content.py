@@ -121,17 +121,30 @@ class ContentManager:
         self.intents = self._prepare_intents(progress=progress, say=say)
 
     def _prepare_intents(self, *, progress: bool, say: Say) -> IntentClassifier:
+        from assistant.errors import AssistantError
         from assistant.intents.data import load_examples
         from assistant.intents.model import is_stale, load_intent_model
         from assistant.intents.training import train_intent_model
 
         model_dir = self.settings.intent_model_dir
-        if self.settings.build_on_start and is_stale(model_dir, self.settings.intents_path, self.embedder.name):
+
+        def train() -> None:
             say(f"training the intent model from {self.settings.intents_path}")
             examples = load_examples(self.settings.intents_path)
             model = train_intent_model(examples, self.embedder, progress=say if progress else None)
             model.save(model_dir)
-        return load_intent_model(model_dir, self.embedder)
+
+        if self.settings.build_on_start and is_stale(model_dir, self.settings.intents_path, self.embedder.name):
+            train()
+        try:
+            return load_intent_model(model_dir, self.embedder)
+        except AssistantError:
+            if not self.settings.build_on_start:
+                raise
+            # A model saved by another version of the code: rebuild it rather than refuse to start.
+            say("the saved intent model cannot be read by this version; retraining")
+            train()
+            return load_intent_model(model_dir, self.embedder)
 
     def rebuild_kb(self, *, progress: bool = False) -> str:
         """Import every source and build, publish and load a new snapshot; returns its version."""

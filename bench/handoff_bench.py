@@ -43,7 +43,9 @@ async def _measure(base: str, messages: int) -> list[float]:
         login = await client.post("/v1/agents/login", json={"username": "bench", "password": PASSWORD})
         agent = {"Authorization": f"Bearer {login.json()['token']}"}
         (await client.post(f"/v1/handoff/tickets/{ticket}/claim", headers=agent)).raise_for_status()
-        ws_url = base.replace("http", "ws") + f"/v1/conversations/{cid}/ws?token={conv['token']}&after_seq=1000000"
+        transcript = (await client.get(f"/v1/conversations/{cid}/messages", headers=user)).json()["messages"]
+        last = max(m["seq"] for m in transcript)
+        ws_url = base.replace("http", "ws") + f"/v1/conversations/{cid}/ws?token={conv['token']}&after_seq={last}"
         latencies: list[float] = []
         async with websockets.connect(ws_url) as ws:
             await asyncio.sleep(0.3)  # let the subscription settle

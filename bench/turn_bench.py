@@ -28,6 +28,9 @@ QUERIES = ROOT / "evals" / "data" / "kb_queries.csv"
 RESULTS = ROOT / "bench" / "results"
 
 
+ERRORS: list[int] = []
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -45,7 +48,12 @@ async def _conversation(client: httpx.AsyncClient, texts: list[str], turns: int,
     url = f"/v1/conversations/{conv['conversation_id']}/messages"
     for i in range(turns):
         t0 = time.perf_counter()
-        response = await client.post(url, json={"text": texts[i % len(texts)]}, headers=headers)
+        try:
+            response = await client.post(url, json={"text": texts[i % len(texts)]}, headers=headers)
+        except httpx.TransportError:
+            # A pooled keep-alive connection the server closed meanwhile: count it and go on with a fresh one.
+            ERRORS.append(1)
+            continue
         latencies.append((time.perf_counter() - t0) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"turn failed: {response.status_code} {response.text[:200]}")
@@ -70,6 +78,7 @@ async def _run(base: str, conversations: int, turns_each: int, texts: list[str])
         "p95_ms": round(_pct(latencies, 0.95), 2),
         "p99_ms": round(_pct(latencies, 0.99), 2),
         "turns_per_s": round(len(latencies) / elapsed, 1),
+        "transport_errors": len(ERRORS),
     }
 
 

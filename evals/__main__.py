@@ -10,6 +10,9 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("evals.report", "the weekly support review (analytics summary) as markdown"),
     "gaps": ("evals.gap_eval", "knowledge-gap clustering: threshold from the dev split, purity on the test set"),
+    "intents": ("evals.intent_benchmarks", "BANKING77, CLINC150, xSID-zh and demo intents beside published figures"),
+    "kb": ("evals.kb_eval", "FAQ retrieval: top-1, recall@3, MRR, out-of-scope rejection"),
+    "dialogues": ("evals.dialogue_replay", "replay labelled dialogues through the HTTP API"),
 }
 
 

@@ -16,9 +16,17 @@ Model (`assistant/intents`): the shared sentence embedding (bundled all-MiniLM-L
 concatenated with TF-IDF over character 1–4-grams, jieba word uni/bigrams and pinyin syllables, one class-balanced
 linear SVM, temperature scaling fitted by likelihood on held-out scores, and an out-of-scope threshold on the
 calibrated confidence. Held-out scores come from cross-validation on the training data, or from a published
-validation split where one exists (CLINC150). The threshold maximises in-scope accuracy + ⅓ × OOS recall on the
+validation split where one exists (CLINC150). The threshold maximises in-scope accuracy + ¼ × OOS recall on the
 held-out scores when they contain out-of-scope examples; without any it is 0.5 (reject what is more likely
-wrong than right). No figure below was tuned on a test split. Regenerate: `python -m evals.intent_benchmarks`.
+wrong than right). No figure below was tuned on a test split. Regenerate: `python -m evals.intent_benchmarks
+[--only banking77,clinc150,xsid,demo] [--ablation]` (embeddings are cached under data/cache/intents).
+
+Disclosure: the weight of OOS recall (¼) and the number of cross-validation folds (10 up to 2,000 examples, 5 up to
+20,000) were revised once, after a first full run whose test figures had been printed (weight ⅓, 5/3 folds: CLINC150
+94.00 / 80.00 with the validation threshold, demo test 95.56 / 79.69). The revision rests on validation evidence only:
+with ⅓ the threshold chosen on CLINC150's validation split left in-scope accuracy on that same split below the 95%
+target (94.83, closed-set 96.80; ¼ gives 95.17), and fewer folds bias cross-validated thresholds upwards.
+Latency depends on the load of the shared 2-core machine, so each figure carries the load average at the time.
 """
 
 
@@ -94,6 +102,7 @@ def _detail(res: dict[str, Any]) -> list[str]:
         f"- training time: {seconds['total']} s = fit + calibration {seconds['fit']} s + embedding "
         f"{seconds['embedding']} s ({embed_note})",
         f"- latency of one prediction incl. embedding: median {latency['median_ms']} ms, p95 {latency['p95_ms']} ms; "
+        f"with a one-thread ONNX session: median {latency.get('single_thread_median_ms', '?')} ms; "
         f"classifier alone (vector given, the server's path): median {alone} ms "
         f"({latency['samples']} texts one at a time; machine load average {latency.get('load_average', '?')})",
     ]

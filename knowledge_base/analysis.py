@@ -15,7 +15,6 @@ from assistant.text import has_cjk, normalize, pinyin_tokens, words_cached
 from knowledge_base.pinyin import latin_pinyin_syllables, split_pinyin
 
 CHANNELS: tuple[str, ...] = ("words", "chars", "pinyin")
-USE_SYNONYMS = True
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -135,7 +134,7 @@ def _latin_trigrams(word: str) -> list[str]:
 def analyze(text: str) -> Analysis:
     """Split a text into the tokens of every lexical channel (cached: FAQ texts and queries repeat)."""
     stop = stopwords()
-    table = synonyms() if USE_SYNONYMS else {}
+    table = synonyms()
     content: list[str] = []
     chars: list[str] = []
     pinyin: list[str] = []

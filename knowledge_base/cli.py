@@ -37,13 +37,15 @@ def _embedder(root: Path, model: str, backend: str) -> Embedder:
 
 def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
     """Import the sources, build a new snapshot version, publish it."""
+    from knowledge_base.indexes import IndexConfig
     from knowledge_base.snapshots import SnapshotManager
     from knowledge_base.sources import load_faq, source_checksum
 
     entries = load_faq(args.sources)
     embedder = _embedder(args.out, args.model, args.backend)
     manager = SnapshotManager(args.out, embedder)
-    version = manager.build(entries, source_checksum(args.sources), progress=_progress)
+    config = IndexConfig(index_answers=args.index_answers)
+    version = manager.build(entries, source_checksum(args.sources), config=config, progress=_progress)
     manifest = manager.current.manifest
     print(
         f"built {version}: {manifest.entry_count} entries, {manifest.doc_count} texts, "
@@ -96,6 +98,11 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, type=Path, help="snapshot root (a new version is created inside)")
     build.add_argument("--model", default=BUNDLED_MODEL, help="embedding model name or path")
     build.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    build.add_argument(
+        "--index-answers",
+        action="store_true",
+        help="also index answer texts (raises top-1 slightly, lowers answered-correctly: evals/reports/kb_dev.md)",
+    )
     search = sub.add_parser("search", help="search the published snapshot; one query per stdin line")
     search.add_argument("--index", required=True, type=Path, help="snapshot root")
     search.add_argument("--top-k", type=int, default=5)

@@ -12,8 +12,8 @@ from knowledge_base.analysis import analyze, general_idf
 from knowledge_base.indexes import ANSWER_POS, IndexConfig, IndexSet
 from knowledge_base.sparse_index import QueryTerms, SparseHits
 
-N_DENSE = 30  # documents taken from the dense index per query
-N_SPARSE = 20  # documents taken from each lexical channel per query
+N_DENSE = 20  # documents taken from the dense index per query
+N_SPARSE = 12  # documents taken from each lexical channel per query
 
 _QUERY = ("q_len", "q_cjk", "q_oov", "q_oov_chars", "q_known")
 _ENTRY = ("same_lang",)

@@ -10,13 +10,21 @@ from functools import lru_cache
 
 from assistant import text as _text
 from assistant.text import has_cjk
-from knowledge_base.analysis import analyze, stopwords
+from knowledge_base.analysis import analyze, stopwords, synonyms
 
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _PUNCT = re.compile(r"[，。？！、；：,.?!;:]+")
 _ZH_PREFIXES = ("请问", "我想问一下", "你好，", "麻烦问下", "那个", "想咨询下", "问下", "客服，")
 _ZH_SUFFIXES = ("啊", "呢", "吗", "呀", "？", "啊？", "谢谢")
 _EN_PREFIXES = ("hi, ", "hello ", "please ", "hey, quick question: ", "can you tell me ", "i want to know ")
+# Users wrap their question in circumstances; generic clauses (no topic) make calibration positives as
+# wordy as real messages.
+_ZH_CLAUSES = (
+    "我昨天", "刚刚", "一直这样", "试了好几次了", "网络是好的", "有点急", "麻烦帮我看看", "怎么回事",
+    "已经重启过了", "上个月", "我是新用户", "我是老用户了", "在手机上", "之前都好好的", "朋友推荐的",
+    "不太懂", "第一次用", "找了半天", "在线等", "谢谢啦",
+)  # fmt: skip
+_EN_CLAUSES = ("i tried several times", "please help", "it's urgent", "yesterday", "on my phone", "thanks")
 
 
 def _is_common(char: str) -> bool:
@@ -106,6 +114,40 @@ def _keywords(text: str, rng: random.Random) -> str:
     return (" " if rng.random() < 0.5 or not has_cjk(text) else "").join(words)
 
 
+def _clause(text: str, rng: random.Random) -> str:
+    if has_cjk(text):
+        clause = rng.choice(_ZH_CLAUSES)
+        return f"{clause}，{text}" if rng.random() < 0.5 else f"{text}，{clause}"
+    clause = rng.choice(_EN_CLAUSES)
+    return f"{clause}, {text}" if rng.random() < 0.5 else f"{text} {clause}"
+
+
+def _drop_word(text: str, rng: random.Random) -> str:
+    words = [w for w in analyze(text).words if w in text]
+    if len(words) < 3:
+        return text
+    return text.replace(rng.choice(words), "", 1)
+
+
+def _synonym(text: str, rng: random.Random) -> str:
+    table = synonyms()
+    groups: dict[str, list[str]] = {}
+    for word, canonical in table.items():
+        groups.setdefault(canonical, []).append(word)
+    lowered = text.lower()
+    present = [
+        w
+        for w in table
+        if len(w) >= 2 and len(groups[table[w]]) > 1 and (re.search(rf"\b{w}\b", lowered) if w.isascii() else w in text)
+    ]
+    if not present:
+        return text
+    word = rng.choice(present)
+    other = rng.choice([w for w in groups[table[word]] if w != word])
+    pattern = rf"\b{re.escape(word)}\b" if word.isascii() else re.escape(word)  # `renew` not inside `renewal`
+    return re.sub(pattern, other, text, count=1, flags=re.IGNORECASE)
+
+
 def _latin_typo(text: str, rng: random.Random) -> str:
     words = list(re.finditer(r"[A-Za-z]{4,}", text))
     if not words:
@@ -132,8 +174,20 @@ _ZH_OPS: tuple[Callable[[str, random.Random], str], ...] = (
     _filler,
     _filler,
     _keywords,
+    _clause,
+    _clause,
+    _drop_word,
+    _synonym,
 )
-_EN_OPS: tuple[Callable[[str, random.Random], str], ...] = (_latin_typo, _filler, _keywords, _latin_typo)
+_EN_OPS: tuple[Callable[[str, random.Random], str], ...] = (
+    _latin_typo,
+    _filler,
+    _keywords,
+    _latin_typo,
+    _clause,
+    _drop_word,
+    _synonym,
+)
 
 
 def perturb(text: str, rng: random.Random, max_ops: int = 2) -> str:

@@ -118,12 +118,6 @@ class Bm25SparseIndex:
         return int(self._present.sum())
 
     @property
-    def rare_idf(self) -> float:
-        """IDF of a token seen in one document: the weight given to query tokens the index never saw."""
-        n = max(self.doc_count, 1)
-        return float(np.log1p((n - 1 + 0.5) / 1.5))
-
-    @property
     def vocab_size(self) -> int:
         """Number of distinct tokens."""
         return len(self._vocab)

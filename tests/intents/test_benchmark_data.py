@@ -1,0 +1,36 @@
+"""The public benchmark loaders read the documented splits (guards evals/intent_benchmarks.py against format drift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.intent_datasets import load_banking77, load_clinc150, load_xsid_zh, read_conll_intents
+
+
+def test_banking77_has_77_intents_in_both_splits(shared_data: Path) -> None:
+    bench = load_banking77(shared_data)
+    assert (len(bench.train), len(bench.test)) == (10003, 3080)
+    assert len({ex.intent for ex in bench.train}) == len({ex.intent for ex in bench.test}) == 77
+
+
+def test_clinc150_keeps_oos_rows_in_train_validation_and_test(shared_data: Path) -> None:
+    bench = load_clinc150(shared_data)
+    assert bench.validation is not None
+    assert (len(bench.train), len(bench.validation), len(bench.test)) == (15100, 3100, 5500)
+    assert sum(ex.intent == "oos" for ex in bench.test) == 1000
+    assert len({ex.intent for ex in bench.train}) == 151
+
+
+def test_xsid_reads_text_and_intent_comment_lines(shared_data: Path, tmp_path: Path) -> None:
+    bench = load_xsid_zh(shared_data)
+    assert (len(bench.train), len(bench.test)) == (300, 500)
+    conll = tmp_path / "x.conll"
+    conll.write_text(
+        "# id = 1\n# text-en = Is it going to rain?\n# text = 今天会下雨吗？\n# intent = weather/find\n"
+        "1\t今天\tweather/find\tB-datetime\n\n# id = 2\n# text = 关闹钟\n# intent = alarm/cancel_alarm\n",
+        encoding="utf-8",
+    )
+    assert [(ex.text, ex.intent) for ex in read_conll_intents(conll)] == [
+        ("今天会下雨吗？", "weather/find"),
+        ("关闹钟", "alarm/cancel_alarm"),
+    ]
