@@ -25,7 +25,8 @@ MAX_ANSWER = 5000
 MAX_CATEGORY = 64
 
 
-def _text(value: str, name: str, limit: int) -> str:
+def require_text(value: str, name: str, limit: int) -> str:
+    """The stripped text, or InvalidInput when it is empty or longer than `limit`."""
     text = value.strip()
     if not text:
         raise InvalidInput(f"{name} must not be empty")
@@ -97,9 +98,9 @@ class KnowledgeLoop:
         """Change a pending candidate's question, answer or category."""
         changes: dict[str, Any] = {"updated_at": self.clock()}
         if question is not None:
-            changes["question"] = _text(question, "question", MAX_QUESTION)
+            changes["question"] = require_text(question, "question", MAX_QUESTION)
         if answer is not None:
-            changes["answer"] = _text(answer, "answer", MAX_ANSWER)
+            changes["answer"] = require_text(answer, "answer", MAX_ANSWER)
         if category is not None:
             changes["category"] = category.strip()[:MAX_CATEGORY]
         doc = self.store.update_if(CANDIDATE, candidate_id, {"status": "pending"}, changes)

@@ -16,7 +16,7 @@ from assistant.errors import Conflict, Forbidden, InvalidInput, NotFound
 from handoff import texts
 from handoff.agents import AgentDirectory
 from handoff.hours import BusinessHours
-from handoff.knowledge import KnowledgeLoop, Publisher, Suggest
+from handoff.knowledge import KnowledgeLoop, Publisher, Suggest, require_text
 from handoff.models import STATUSES, Candidate, Ticket, TicketKind
 from handoff.notify import ChannelDelivery, Emit, Notifier, ticket_payload
 from handoff.packet import Summarizer, build_packet
@@ -37,13 +37,8 @@ class Resolution:
     candidate: Candidate | None
 
 
-def _text(value: str, name: str = "text") -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{name} must not be empty")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{name} must be at most {MAX_TEXT} characters")
-    return text
+def _text(value: str) -> str:
+    return require_text(value, "text", MAX_TEXT)
 
 
 class HandoffService:

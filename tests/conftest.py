@@ -19,6 +19,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# Debian's Chromium with the flags this machine needs (no sandbox as root, no background network traffic).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Exported ONNX models are cached here across test runs (not in a tmp dir: export costs ~5 s).
 MODEL_CACHE = ROOT / "data" / "models"
 

@@ -20,9 +20,8 @@ from handoff.agents import AgentDirectory
 from storage.bus import InMemoryEventBus
 from storage.sqlite import SqliteStore
 from tests.analytics.conftest import FakePublisher, scripted_engine, site_settings
-from tests.conftest import free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 from tests.handoff.conftest import PASSWORD, fast_hasher
-from tests.handoff.test_console_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 CHARTS = ("chart-containment", "chart-reasons", "chart-sla", "chart-csat")

@@ -19,19 +19,8 @@ from api.runtime import Overrides
 from app import create_app
 from assistant.embedding import CachingEmbedder, Embedder
 from assistant.settings import DEMO_DIR, Settings
-from tests.conftest import free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AGENT_PASSWORD = "correct-horse-battery"
 
 

@@ -10,21 +10,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.conftest import free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 from tests.handoff.conftest import PASSWORD, World, build_app, isolated_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>我的课程打不开'
 
 

@@ -16,8 +16,7 @@ from api.runtime import Overrides
 from app import create_app
 from storage.bus import InMemoryEventBus
 from storage.sqlite import SqliteStore
-from tests.conftest import free_port
-from tests.handoff.test_console_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
 from tests.privacy.conftest import privacy_settings, scripted_engine
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
