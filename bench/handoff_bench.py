@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -70,19 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=100)
     parser.add_argument("--data-dir", type=Path, help="a prepared data dir (default: a temporary one, built first)")
     args = parser.parse_args(argv)
-    from evals.server import free_port, wait_ready
+    from evals.server import free_port, serve_process, server_env
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp)
-        port = free_port()
-        env = {
-            **os.environ,
-            "ASSISTANT_DATA_DIR": str(data_dir),
-            "ASSISTANT_STORE_URL": f"sqlite:///{Path(tmp) / 'handoff.db'}",
-            "ASSISTANT_PORT": str(port),
-            "ASSISTANT_LOG_LEVEL": "WARNING",
-            "HF_HUB_OFFLINE": "1",
-        }
+        env = server_env(data_dir, Path(tmp) / "handoff.db", free_port())
         subprocess.run(
             [sys.executable, "-m", "handoff", "agents", "create", "bench", "--role", "agent"],
             input=PASSWORD + "\n",
@@ -92,14 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             capture_output=True,
         )
-        server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base, 900)
+        with serve_process(env) as base:
             latencies = asyncio.run(_measure(base, args.messages))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     result = {
         "messages": len(latencies),
         "p50_ms": round(statistics.median(latencies), 2),

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -116,32 +115,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--turns-each", type=int, default=10, help="turns per concurrent conversation")
     args = parser.parse_args(argv)
-    from evals.server import free_port, wait_ready
+    from evals.server import free_port, serve_process, server_env
 
     texts = _texts()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp)
-        port = free_port()
-        env = {
-            **os.environ,
-            "ASSISTANT_DATA_DIR": str(data_dir),
-            "ASSISTANT_STORE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "ASSISTANT_PORT": str(port),
-            "ASSISTANT_LOG_LEVEL": "WARNING",
-            "ASSISTANT_RATE_LIMIT_USER_PER_MINUTE": "1000000",
-            "ASSISTANT_RATE_LIMIT_IP_PER_MINUTE": "1000000",
-            "HF_HUB_OFFLINE": "1",
-        }
-        server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base, 900)
+        env = server_env(
+            data_dir,
+            Path(tmp) / "bench.db",
+            free_port(),
+            rate_limit_user_per_minute="1000000",
+            rate_limit_ip_per_minute="1000000",
+        )
+        with serve_process(env) as base:
             asyncio.run(_run(base, 4, 5, texts))  # warm-up
             single = asyncio.run(_run(base, 1, args.turns, texts))
             concurrent = asyncio.run(_run(base, args.concurrency, args.turns_each, texts))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         bare = _bare_costs(data_dir, texts)
     result = {
         "single": single,

@@ -58,3 +58,37 @@ def wait_ready(base: str, timeout: float) -> None:
             last = str(exc)
         time.sleep(0.2)
     raise TimeoutError(f"server not ready after {timeout:.0f} s: {last}")
+
+
+def server_env(data_dir: Any, store_path: Any, port: int, **settings: str) -> dict[str, str]:
+    """Environment for `python app.py` on a prepared data dir, a fresh SQLite store and a given port."""
+    import os
+
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_STORE_URL": f"sqlite:///{store_path}",
+        "ASSISTANT_PORT": str(port),
+        "ASSISTANT_LOG_LEVEL": "WARNING",
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.update({f"ASSISTANT_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def serve_process(env: dict[str, str], *, ready_timeout: float = 900.0) -> Iterator[str]:
+    """Run `python app.py` as its own process (no GIL shared with the client); yields the base URL once ready."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, str(root / "app.py")], env=env, cwd=root)
+    try:
+        base = f"http://127.0.0.1:{env['ASSISTANT_PORT']}"
+        wait_ready(base, ready_timeout)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -7,12 +7,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from assistant.embedding import Embedder, HashingEmbedder
+from storage.ports import Store
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -159,3 +160,24 @@ def prepared_data_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder: E
     if not models.exists():
         models.symlink_to(MODEL_CACHE, target_is_directory=True)
     return data_dir
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.integration)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens stores on one backend's data, like separate app workers (SQLite file, or the real redis-server)."""
+    from storage.redis import RedisStore
+    from storage.sqlite import SqliteStore
+
+    opened: list[Store] = []
+
+    def factory() -> Store:
+        if request.param == "sqlite":
+            store: Store = SqliteStore(tmp_path / "shared.db", synchronous="NORMAL")
+        else:
+            store = RedisStore(request.getfixturevalue("redis_url"))
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()

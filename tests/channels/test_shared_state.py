@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import pytest
 
 from channels.dedup import OnceGate
 from channels.subscriptions import WebhookSubscriptions
 from channels.webhook_queue import DeliveryQueue
 from channels.wechat_api import WeChatApiClient
 from storage.ports import Store
-from storage.redis import RedisStore
-from storage.sqlite import SqliteStore
 from tests.channels.fakes import APP_ID, APP_SECRET, FakeWeChatApi, RecordingServer
 
 WORKERS = 8
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.integration)])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens stores on one backend's data, like separate app workers."""
-    opened: list[Store] = []
-
-    def factory() -> Store:
-        if request.param == "sqlite":
-            store: Store = SqliteStore(tmp_path / "shared.db", synchronous="NORMAL")
-        else:
-            store = RedisStore(request.getfixturevalue("redis_url"))
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        store.close()
 
 
 def _race(action: Callable[[int], object]) -> list[object]:

@@ -4,39 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import pytest
 
 from assistant.auth import AgentIdentity
 from assistant.errors import Conflict
 from storage.ports import Store
-from storage.redis import RedisStore
-from storage.sqlite import SqliteStore
 from tests.handoff.conftest import FakeClock, RecordingBus, World, make_service
 
 TICKETS = 50
 AGENTS = 20
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.integration)])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens stores on one backend's data, like separate app workers."""
-    opened: list[Store] = []
-
-    def factory() -> Store:
-        if request.param == "sqlite":
-            store: Store = SqliteStore(tmp_path / "race.db", synchronous="NORMAL")
-        else:
-            store = RedisStore(request.getfixturevalue("redis_url"))
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        store.close()
 
 
 def test_every_ticket_is_claimed_exactly_once(open_store: Callable[[], Store]) -> None:
