@@ -23,17 +23,12 @@ class Services:
 
 def build_services(runtime: Runtime) -> Services:
     """Wire the chat service to the engine and the handoff service."""
-    from handoff.hours import BusinessHours
     from handoff.wiring import build_handoff_service
 
     settings = runtime.settings
     components = runtime.components
-    schedule = components["engine"].policy.business_hours
-    close = schedule.close.strftime("%H:%M") if schedule.close else "23:59"
-    handoff = build_handoff_service(
-        runtime,
-        hours=BusinessHours(open=schedule.open.strftime("%H:%M"), close=close, timezone=schedule.timezone),
-    )
+    # One schedule: the engine's "advisors online?" and the desk's after-hours SLA read the same policy.
+    handoff = build_handoff_service(runtime, hours=components["engine"].policy.business_hours)
     components["handoff"] = handoff
 
     def engine() -> Any:

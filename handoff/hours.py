@@ -1,54 +1,84 @@
-"""Business hours of the advisors' desk in the platform's timezone."""
+"""Business hours of the advisors' desk: weekdays, a daily window and holidays in the platform's timezone.
+
+One type for both users of the schedule: the dialogue engine (are advisors online now?) and the handoff desk
+(when does the SLA clock of a message left after hours start?). `policy.yaml` configures it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.errors import ConfigError
 
-
-def _parse(value: str) -> time:
-    try:
-        return time.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"business hours: {value!r} is not a HH:MM time") from exc
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
 class BusinessHours:
-    """Daily opening hours (`open` < `close`, same day) in `timezone`."""
+    """When advisors are on duty: `open`–`close` on `days` in `timezone`, except on `holidays`.
 
-    open: str = "09:00"
-    close: str = "22:00"
+    `close` None means 24:00; a close before the opening spans midnight and belongs to the day it opened on
+    (a Friday 20:00–02:00 shift covers Saturday 01:00). A holiday cancels the shift that opens on that date.
+    """
+
     timezone: str = "Asia/Shanghai"
+    days: tuple[str, ...] = DAYS
+    open: time = time(9, 0)
+    close: time | None = time(22, 0)
+    holidays: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
-        if _parse(self.open) >= _parse(self.close):
-            raise ConfigError(f"business hours: open {self.open} must be before close {self.close}")
         try:
             ZoneInfo(self.timezone)
-        except (KeyError, ValueError) as exc:
-            raise ConfigError(f"business hours: unknown timezone {self.timezone!r}") from exc
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"business hours: unknown timezone {self.timezone!r}") from None
+        unknown = [d for d in self.days if d not in DAYS]
+        if unknown or not self.days:
+            raise ConfigError(f"business hours: days must be some of {list(DAYS)}, got {list(self.days)}")
+        if self.open == self.close:
+            raise ConfigError(f"business hours: open and close are both {self.open:%H:%M}")
 
-    @property
-    def label(self) -> str:
-        """The hours as shown to users, e.g. `09:00–22:00`."""
-        return f"{self.open}–{self.close}"
-
-    def is_open(self, at: float) -> bool:
-        """True while the desk is staffed."""
-        local = datetime.fromtimestamp(at, ZoneInfo(self.timezone)).time()
-        return _parse(self.open) <= local < _parse(self.close)
+    def is_open(self, at: datetime | float) -> bool:
+        """True while advisors are on duty at `at` (a Unix time, or a datetime; a naive one is taken as UTC)."""
+        local = self._local(at)
+        clock = local.time()
+        close = self.close or time.max
+        if self.open < close:
+            shift = local.date() if self.open <= clock < close else None
+        elif clock >= self.open:
+            shift = local.date()
+        else:
+            shift = local.date() - timedelta(days=1) if clock < close else None
+        return shift is not None and self.works_on(shift)
 
     def next_open(self, at: float) -> float:
-        """`at` itself when open, else the next opening time."""
+        """`at` itself while open, else the Unix time the desk next opens (weekends and holidays skipped)."""
         if self.is_open(at):
             return at
         zone = ZoneInfo(self.timezone)
-        local = datetime.fromtimestamp(at, zone)
-        opening = datetime.combine(local.date(), _parse(self.open), zone)
-        if opening <= local:
-            opening = datetime.combine(local.date() + timedelta(days=1), _parse(self.open), zone)
-        return opening.timestamp()
+        today = self._local(at).date()
+        # Every holiday can push the opening past at most one week more.
+        for offset in range(7 * (len(self.holidays) + 2)):
+            day = today + timedelta(days=offset)
+            # Wall-clock opening time: across a DST change a day is not 24 hours long.
+            opening = datetime.combine(day, self.open, zone).timestamp()
+            if opening > at and self.works_on(day):
+                return opening
+        raise ConfigError("business hours: the desk never opens")  # unreachable: `days` is never empty
+
+    def works_on(self, day: date) -> bool:
+        """True when a shift opens on `day` (a working weekday that is not a holiday)."""
+        return DAYS[day.weekday()] in self.days and day not in self.holidays
+
+    def describe(self) -> str:
+        """The daily window as `HH:MM-HH:MM`, as shown to users."""
+        close = self.close.strftime("%H:%M") if self.close else "24:00"
+        return f"{self.open.strftime('%H:%M')}-{close}"
+
+    def _local(self, at: datetime | float) -> datetime:
+        zone = ZoneInfo(self.timezone)
+        if isinstance(at, datetime):
+            return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(zone)
+        return datetime.fromtimestamp(at, zone)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.dialogue.config import Field, LocalizedText, load_yaml
+from assistant.errors import ConfigError
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Re-exported: the policy file configures the advisors' desk hours, one type shared with handoff/.
+from handoff.hours import DAYS as DAYS
+from handoff.hours import BusinessHours as BusinessHours
+
 _TIME_RE = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 DEFAULT_EXPLICIT_PHRASES = (
@@ -60,34 +64,6 @@ class HandoffPolicy:
     negative_sentiment: SentimentRule = field(default_factory=SentimentRule)
     complaint_hands_off: bool = True
     high_stakes: HighStakesRule = field(default_factory=HighStakesRule)
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """When agents are online: days plus a daily window in a timezone (close before open spans midnight)."""
-
-    timezone: str = "Asia/Shanghai"
-    days: tuple[str, ...] = DAYS
-    open: time = time(9, 0)
-    close: time | None = time(22, 0)  # None means 24:00
-
-    def is_open(self, now: datetime) -> bool:
-        """True when agents are online at `now` (a naive datetime is taken as UTC)."""
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        local = now.astimezone(ZoneInfo(self.timezone))
-        today, clock = DAYS[local.weekday()], local.time().replace(tzinfo=None)
-        close = self.close or time.max
-        if self.open <= close:
-            return today in self.days and self.open <= clock < close
-        # An overnight window belongs to the day it opened on.
-        yesterday = DAYS[(local.weekday() - 1) % 7]
-        return (today in self.days and clock >= self.open) or (yesterday in self.days and clock < close)
-
-    def describe(self) -> str:
-        """The daily window as `HH:MM-HH:MM` for messages."""
-        close = self.close.strftime("%H:%M") if self.close else "24:00"
-        return f"{self.open.strftime('%H:%M')}-{close}"
 
 
 @dataclass(frozen=True)
@@ -157,8 +133,30 @@ def _business_hours(node: Field) -> BusinessHours:
     unknown = [d for d in days if d not in DAYS]
     if unknown:
         raise node.child("days").error(f"has unknown days {unknown}; use {list(DAYS)}")
+    if not days:
+        raise node.child("days").error("must name at least one day")
     opens = _clock(node.child("open"), base.open) or time(0, 0)
-    return BusinessHours(zone, days, opens, _clock(node.child("close"), base.close))
+    try:
+        return BusinessHours(
+            zone, days, opens, _clock(node.child("close"), base.close), _holidays(node.child("holidays"))
+        )
+    except ConfigError as exc:
+        raise node.error(f"is inconsistent: {exc}") from None
+
+
+def _holidays(node: Field) -> tuple[date, ...]:
+    found = []
+    for item in node.items():
+        # YAML reads an unquoted 2025-10-01 as a date already; a quoted one arrives as text.
+        value = item.value
+        if isinstance(value, date) and not isinstance(value, datetime):
+            found.append(value)
+            continue
+        try:
+            found.append(date.fromisoformat(str(value)))
+        except ValueError:
+            raise item.error(f"must be a date YYYY-MM-DD, got {value!r}") from None
+    return tuple(sorted(set(found)))
 
 
 def _handoff(node: Field) -> HandoffPolicy:

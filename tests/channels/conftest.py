@@ -72,7 +72,7 @@ def scripted_engine() -> CountingEngine:
     intents = FakeIntents()
     intents.script("转人工", "human_agent", 0.97)
     intents.script("我要退款", "refund_request", 0.9)
-    policy = parse_policy({"business_hours": {"open": "00:00", "close": "23:59"}}, "policy.yaml")
+    policy = parse_policy({"business_hours": {"open": "00:00", "close": "24:00"}}, "policy.yaml")
     return CountingEngine(DialogueEngine(kb, intents, flows=parse_flows(FLOWS_DOC, "flows.yaml"), policy=policy), kb)
 
 

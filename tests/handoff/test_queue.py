@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from assistant.errors import ConfigError
 from assistant.live import conversation_topic
-from handoff.hours import BusinessHours
 from handoff.queue import estimate_wait, wait_per_position
 from handoff.wiring import build_handoff_service
 from storage.sqlite import SqliteStore
@@ -121,16 +117,3 @@ def test_waiting_users_get_live_queue_updates(world: World) -> None:
     assert updates[-1]["position"] == 1
     assert updates[-1]["eta_seconds"] > 0
     assert second.queue_position == 2
-
-
-def test_business_hours() -> None:
-    hours = BusinessHours()
-    assert hours.is_open(T0)
-    assert not hours.is_open(T0 + 11 * 3600)
-    assert hours.next_open(T0) == T0
-    assert hours.next_open(T0 - 6 * 3600) == T0 - 3 * 3600  # 06:00 → 09:00 the same day
-    assert hours.label == "09:00–22:00"
-    with pytest.raises(ConfigError):
-        BusinessHours(open="22:00", close="09:00")
-    with pytest.raises(ConfigError):
-        BusinessHours(timezone="Mars/Olympus")

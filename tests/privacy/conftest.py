@@ -65,7 +65,7 @@ def scripted_engine() -> DialogueEngine:
     kb.script(REFUND, [("refund-course", 0.93)])
     intents = FakeIntents()
     intents.script(REFUND, "refund_course", 0.91)
-    policy = parse_policy({"business_hours": {"open": "00:00", "close": "23:59"}}, "policy.yaml")
+    policy = parse_policy({"business_hours": {"open": "00:00", "close": "24:00"}}, "policy.yaml")
     return DialogueEngine(kb, intents, flows=parse_flows(FLOWS_DOC, "flows.yaml"), policy=policy)
 
 

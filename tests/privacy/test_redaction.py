@@ -113,7 +113,7 @@ def test_nothing_personal_reaches_the_llm(monkeypatch: pytest.MonkeyPatch, tmp_p
     kb = FakeKB()
     kb.script(TEXT, [("refund-course", 0.93)])
     kb.script(f"那会员呢 {EMAIL}", [("refund-membership", 0.93)])
-    policy = parse_policy({"business_hours": {"open": "00:00", "close": "23:59"}}, "policy.yaml")
+    policy = parse_policy({"business_hours": {"open": "00:00", "close": "24:00"}}, "policy.yaml")
     engine = DialogueEngine(
         kb, FakeIntents(), flows=parse_flows(FLOWS_DOC, "flows.yaml"), policy=policy, answer_writer=writer
     )
