@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
     app.include_router(channels.webhooks_router)
     app.include_router(me.router)
     app.include_router(privacy_admin.router)
-    install_metrics(app, metrics)
+    install_metrics(app, metrics, token=settings.metrics_token.get_secret_value())
     return app
 
 

@@ -8,6 +8,7 @@ cost of one dictionary lookup per event on the hot path.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import events as ev
+from assistant.errors import Unauthorized
 from storage.ports import Store, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -180,17 +182,33 @@ class PrometheusMiddleware:
             self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - began)
 
 
+def check_scrape_token(expected: str, authorization: str | None) -> None:
+    """Unauthorized unless `authorization` is `Bearer <expected>`; an empty `expected` leaves /metrics open."""
+    if not expected:
+        return
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized("/metrics requires `Authorization: Bearer <ASSISTANT_METRICS_TOKEN>`")
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise Unauthorized("the metrics token is not valid")
+
+
 @router.get("/metrics")
 def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (behind the scrape token when one is set)."""
+    check_scrape_token(request.app.state.metrics_token, request.headers.get("authorization"))
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-def install_metrics(app: FastAPI, metrics: Metrics | None = None) -> Metrics:
-    """Add the middleware and `GET /metrics` to an app; call `attach(runtime)` once the runtime exists."""
+def install_metrics(app: FastAPI, metrics: Metrics | None = None, *, token: str = "") -> Metrics:
+    """Add the middleware and `GET /metrics` (requiring `token` as a bearer token if set) to an app.
+
+    Call `attach(runtime)` once the runtime exists.
+    """
     metrics = metrics or Metrics()
     app.state.metrics = metrics
+    app.state.metrics_token = token
     app.add_middleware(PrometheusMiddleware, metrics=metrics)
     app.include_router(router)
     return metrics

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     )
     allow_anonymous: bool = Field(True, description="Let callers without a user JWT chat as anonymous free-tier users.")
     agent_token_ttl_hours: float = Field(12.0, gt=0, description="Lifetime of an agent login token.")
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token `GET /metrics` requires (Prometheus `authorization: {credentials: ...}`); "
+        "empty leaves it open, for a scrape endpoint reachable only from the internal network.",
+    )
 
     # -- limits ----------------------------------------------------------------------------------
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
@@ -99,7 +104,10 @@ class Settings(BaseSettings):
     sla_vip_minutes: float = Field(5.0, gt=0, description="First-reply SLA for vip users.")
     sla_member_minutes: float = Field(15.0, gt=0, description="First-reply SLA for members.")
     sla_free_minutes: float = Field(60.0, gt=0, description="First-reply SLA for free users.")
-    timezone: str = Field("Asia/Shanghai", description="Timezone of business hours and reports.")
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="Timezone of analytics reports (business hours take theirs from the policy file).",
+    )
 
     # -- privacy ---------------------------------------------------------------------------------
     retention_days: int = Field(

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from api.metrics import MeteredStore, kb_version
-from tests.analytics.conftest import Site
+from api.runtime import Overrides
+from app import create_app
+from storage.bus import InMemoryEventBus
+from storage.sqlite import SqliteStore
+from tests.analytics.conftest import Site, scripted_engine
+from tests.handoff.conftest import isolated_settings
+
+SCRAPE_TOKEN = SecretStr("scrape-token-0123456789")
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -69,3 +79,32 @@ def test_the_store_is_wrapped_once_and_the_kb_version_is_found_where_components_
     assert kb_version({"kb": Kb()}) == "v12"
     assert kb_version({"kb_version": lambda: "v3"}) == "v3"
     assert kb_version({}) is None
+
+
+def test_with_a_scrape_token_metrics_need_it(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path, store_url=f"sqlite:///{tmp_path / 'm.db'}", metrics_token=SCRAPE_TOKEN)
+    overrides = Overrides(store=SqliteStore(tmp_path / "m.db"), bus=InMemoryEventBus(), engine=scripted_engine())
+    with TestClient(create_app(settings, overrides)) as client:
+        for headers, message in [
+            ({}, "Authorization: Bearer"),
+            ({"Authorization": "Bearer not-the-token"}, "not valid"),
+            ({"Authorization": f"Basic {SCRAPE_TOKEN.get_secret_value()}"}, "Authorization: Bearer"),
+        ]:
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert refused.json()["error"]["code"] == "unauthorized"
+            assert message in refused.json()["error"]["message"]
+            assert "assistant_http_requests" not in refused.text
+
+        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN.get_secret_value()}"})
+        assert scraped.status_code == 200
+        samples = _samples(scraped.text)
+        # The refused scrapes were still counted: operators see someone knocking.
+        assert samples[("assistant_http_requests_total", (("method", "GET"), ("route", "/metrics"), ("status", "401")))]
+        assert client.get("/healthz").status_code == 200  # nothing else asks for the token
+
+
+def test_without_a_scrape_token_metrics_stay_open(site: Site) -> None:
+    assert site.runtime.settings.metrics_token.get_secret_value() == ""
+    assert site.client.get("/metrics").status_code == 200
