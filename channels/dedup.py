@@ -6,22 +6,37 @@ import json
 import time
 from typing import Any
 
+from assistant.privacy.keys import KeyLedger
 from storage.ports import KeyStore
 
 PENDING = "pending"
+_PARTS = ("claim", "result", "fate")
 
 
 class OnceGate:
-    """A claim key per delivery (`set_once`), a result key the first processor fills, and a one-time fate."""
+    """A claim key per delivery (`set_once`), a result key the first processor fills, and a one-time fate.
 
-    def __init__(self, keys: KeyStore, prefix: str, ttl_seconds: float) -> None:
+    With a `ledger`, a claim made for a user records the delivery's keys, so erasing the user deletes them.
+    """
+
+    def __init__(self, keys: KeyStore, prefix: str, ttl_seconds: float, *, ledger: KeyLedger | None = None) -> None:
         self._keys = keys
         self._prefix = prefix
         self._ttl = ttl_seconds
+        self._ledger = ledger
 
-    def claim(self, delivery_id: str) -> bool:
-        """True for exactly one caller per delivery id within the TTL: that caller processes it."""
-        return self._keys.set_once(self._key("claim", delivery_id), PENDING, self._ttl)
+    def claim(self, delivery_id: str, owner: str = "") -> bool:
+        """True for exactly one caller per delivery id within the TTL: that caller processes it (for `owner`)."""
+        if not self._keys.set_once(self._key("claim", delivery_id), PENDING, self._ttl):
+            return False
+        if self._ledger is not None and owner:
+            keys = [self._key(part, delivery_id) for part in _PARTS]
+            try:
+                self._ledger.record(owner, f"{self._prefix}:{delivery_id}", keys, ttl_seconds=self._ttl)
+            except Exception:
+                self.release(delivery_id)  # unrecorded keys would outlive an erasure: let a retry start over
+                raise
+        return True
 
     def finish(self, delivery_id: str, result: dict[str, Any]) -> None:
         """Store the result every retry of this delivery gets."""

@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.auth import UserIdentity
 from assistant.chat import ChatService, TurnOutcome
 from assistant.errors import Conflict, InvalidInput, NotFound
+from assistant.privacy.keys import KeyLedger
 from channels import signing
 from channels.conversations import ChannelConversations
 from channels.dedup import OnceGate
-from storage.ports import KeyStore
+from storage.ports import Store
 
 IDEMPOTENCY_SECONDS = 24 * 3600.0
 _WAIT_FOR_FIRST_SECONDS = 10.0
@@ -53,7 +54,7 @@ class InboundWebhooks:
 
     def __init__(
         self,
-        keys: KeyStore,
+        store: Store,
         *,
         secrets: Mapping[str, str],
         conversations: ChannelConversations,
@@ -66,7 +67,8 @@ class InboundWebhooks:
         self._chat = chat
         self._tolerance = tolerance_seconds
         self.clock = clock
-        self._gate = OnceGate(keys, "webhook-idem", IDEMPOTENCY_SECONDS)
+        # The stored first response holds the user's conversation: erasing the user deletes it (the ledger).
+        self._gate = OnceGate(store, "webhook-idem", IDEMPOTENCY_SECONDS, ledger=KeyLedger(store))
 
     def handle(
         self, channel: str, headers: Mapping[str, str], body: bytes, idempotency_key: str | None, render: Render
@@ -83,7 +85,7 @@ class InboundWebhooks:
             raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY_CHARS} characters")
         scope = hashlib.sha256(f"{channel}\n{idempotency_key}".encode()).hexdigest()
         digest = hashlib.sha256(body).hexdigest()
-        if self._gate.claim(scope):
+        if self._gate.claim(scope, turn.user.id):
             try:
                 response = self._turn(channel, turn, render)
             except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -13,8 +14,10 @@ from typing import Any
 from wechatpy import parse_message
 from wechatpy.replies import create_reply
 
+from assistant.auth import UserIdentity
 from assistant.chat import ChatService
 from assistant.errors import AssistantError, Conflict, InvalidInput, RateLimited
+from assistant.privacy.keys import KeyLedger
 from channels import texts
 from channels.conversations import ChannelConversations
 from channels.dedup import OnceGate
@@ -23,7 +26,7 @@ from channels.wechat_api import WeChatApiClient, WeChatApiError
 from channels.wechat_envelope import WeChatEnvelope
 from channels.wechat_outbound import collecting
 from channels.wechat_window import ServiceWindow
-from storage.ports import KeyStore
+from storage.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class WeChatInbound:
         self,
         *,
         envelope: WeChatEnvelope,
-        keys: KeyStore,
+        keys: Store,
         chat: Callable[[], ChatService],
         conversations: ChannelConversations,
         users: Callable[[], UserDirectory],
@@ -55,7 +58,8 @@ class WeChatInbound:
     ) -> None:
         self.envelope = envelope
         self._keys = keys
-        self._gate = OnceGate(keys, "wechat", _DEDUP_SECONDS)
+        self._ledger = KeyLedger(keys)  # what the keys below hold of a user goes when the user is erased
+        self._gate = OnceGate(keys, "wechat", _DEDUP_SECONDS, ledger=self._ledger)
         self._chat = chat
         self._conversations = conversations
         self._users = users
@@ -75,10 +79,12 @@ class WeChatInbound:
         openid = str(getattr(message, "source", "") or "")
         if not openid:
             raise InvalidInput("the message has no FromUserName")
-        self.window.touch(openid)
+        identity = self._users().lookup(openid)
+        self.window.touch(openid, identity.id)
         kind = opened.msg_type
         delivery_id = _delivery_id(message, kind)
-        text = self._reply_once(delivery_id, openid, lambda: self._answer(message, kind, openid), deadline)
+        answer = functools.partial(self._answer, message, kind, openid, identity)
+        text = self._reply_once(delivery_id, openid, identity.id, answer, deadline)
         if not text:
             return EMPTY
         # wechatpy wraps the content in CDATA verbatim, so a "]]>" inside it must be split across two sections.
@@ -91,9 +97,9 @@ class WeChatInbound:
 
     # -- once per message, within the budget ---------------------------------------------------------
 
-    def _reply_once(self, delivery_id: str, openid: str, answer: Callable[[], str], deadline: float) -> str:
+    def _reply_once(self, delivery_id: str, openid: str, owner: str, answer: Callable[[], str], deadline: float) -> str:
         """This message's passive reply text ("" for none); a retry never starts a second turn."""
-        if self._gate.claim(delivery_id):
+        if self._gate.claim(delivery_id, owner):
             future: Future[tuple[str, str]] = self._pool.submit(self._run, delivery_id, openid, answer)
             try:
                 text, fate = future.result(timeout=max(0.0, deadline - time.monotonic()))
@@ -135,18 +141,17 @@ class WeChatInbound:
 
     # -- what to say -------------------------------------------------------------------------------------
 
-    def _answer(self, message: Any, kind: str, openid: str) -> str:
+    def _answer(self, message: Any, kind: str, openid: str, identity: UserIdentity) -> str:
         if kind == "text":
-            return self._turn(openid, str(message.content or ""))
+            return self._turn(openid, identity, str(message.content or ""))
         if kind == "voice" and getattr(message, "recognition", None):
-            return self._turn(openid, str(message.recognition))  # WeChat's own speech recognition, when enabled
+            return self._turn(openid, identity, str(message.recognition))  # WeChat's speech recognition, if on
         if kind == "event":
             # Other events (menu clicks, scans, location reports, unsubscribes) need no answer.
             return self._welcome if str(getattr(message, "event", "")) in _SUBSCRIBE_EVENTS else ""
         return texts.UNSUPPORTED
 
-    def _turn(self, openid: str, text: str) -> str:
-        identity = self._users().lookup(openid)
+    def _turn(self, openid: str, identity: UserIdentity, text: str) -> str:
         conversation = self._conversations.resolve(
             CHANNEL, openid, identity, idle_seconds=self._idle_seconds, reassign=True
         )
@@ -171,16 +176,18 @@ class WeChatInbound:
         if outcome.bot_message is None or decision is None:
             return ""  # relayed to an advisor, who answers through the CS API
         replies = decision.quick_replies
-        self._remember_options(conversation.id, [q.payload for q in replies])
+        self._remember_options(conversation.id, identity.id, [q.payload for q in replies])
         return texts.with_options(decision.text, [q.title for q in replies])
 
     def _options(self, conversation_id: str) -> list[str]:
         raw = self._keys.get_key(f"wechat:options:{conversation_id}")
         return [str(p) for p in json.loads(raw)] if raw else []
 
-    def _remember_options(self, conversation_id: str, payloads: list[str]) -> None:
+    def _remember_options(self, conversation_id: str, owner: str, payloads: list[str]) -> None:
         key = f"wechat:options:{conversation_id}"
         if payloads:
+            # The key names the conversation, so purging the conversation alone also finds its ledger entry.
+            self._ledger.record(owner, key, [key], ttl_seconds=None)
             self._keys.set_key(key, json.dumps(payloads, ensure_ascii=False), self._idle_seconds)
         else:
             self._keys.delete_key(key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from storage.ports import KeyStore
+from assistant.privacy.keys import KeyLedger
+from storage.ports import Store
 
 WINDOW_SECONDS = 48 * 3600.0
 # The key outlives the window a little so that a check right at the edge still reads the real time.
@@ -15,13 +16,16 @@ _KEY_TTL = WINDOW_SECONDS + 3600.0
 class ServiceWindow:
     """Remembers each follower's last interaction in the store (shared by workers) and says if it is open."""
 
-    def __init__(self, keys: KeyStore, clock: Callable[[], float] = time.time) -> None:
-        self._keys = keys
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self._keys = store
+        self._ledger = KeyLedger(store)
         self.clock = clock
 
-    def touch(self, openid: str) -> None:
-        """Record an interaction now (a message, a subscription, a menu click: all open the window)."""
-        self._keys.set_key(self._key(openid), repr(self.clock()), _KEY_TTL)
+    def touch(self, openid: str, owner: str) -> None:
+        """Record an interaction of `owner`'s follower now (a message, a subscription, a menu click all count)."""
+        key = self._key(openid)
+        self._ledger.record(owner, key, [key], ttl_seconds=None)
+        self._keys.set_key(key, repr(self.clock()), _KEY_TTL)
 
     def last_interaction(self, openid: str) -> float | None:
         """When the follower last interacted, or None if not within the window's memory."""

@@ -3,10 +3,12 @@
 from assistant.privacy.audit import SYSTEM, Actor, AuditEntry, AuditLog, pseudonym
 from assistant.privacy.erasure import Eraser, ErasureReport, ExtraEraser
 from assistant.privacy.export import export_user, has_data
+from assistant.privacy.keys import KEY_LEDGER, KeyLedger
 from assistant.privacy.service import PrivacyService
 from assistant.privacy.training import TrainingExample, TrainingExport, opted_out, training_export
 
 __all__ = [
+    "KEY_LEDGER",
     "SYSTEM",
     "Actor",
     "AuditEntry",
@@ -14,6 +16,7 @@ __all__ = [
     "Eraser",
     "ErasureReport",
     "ExtraEraser",
+    "KeyLedger",
     "PrivacyService",
     "TrainingExample",
     "TrainingExport",

@@ -13,6 +13,7 @@ from assistant.chat import TurnLock
 from assistant.conversations import CONVERSATION
 from assistant.errors import Conflict, Unavailable
 from assistant.live import publish_ticket
+from assistant.privacy.keys import KEY_LEDGER, KeyLedger
 from handoff.models import TICKET
 from storage.ports import EventBus, Store
 
@@ -84,7 +85,8 @@ class ErasureReport:
 
 
 class Eraser:
-    """Deletes by owner (every document kind, present or future), by conversation (logs, events) and by key."""
+    """Deletes by owner (every document kind, present or future), by conversation (logs, events) and by key
+    (the keys a user's `KeyLedger` entries name)."""
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class Eraser:
         self._extra = extra  # looked up per erasure: channels may register theirs after start-up
         self._on_queue_change = on_queue_change
         self._lock_wait = lock_wait
+        self._ledger = KeyLedger(store)
 
     def erase_user(self, user_id: str, *, scrub: bool = True) -> ErasureReport:
         """Remove everything about a user; open tickets leave the advisors' queue."""
@@ -110,8 +113,7 @@ class Eraser:
         for conversation_id in conversations:
             self._erase_log(conversation_id, report)
         for kind, doc_id in self._store.owned(user_id):  # read again: documents written meanwhile go too
-            if self._store.delete(kind, doc_id):
-                report.removed(kind)
+            self._delete(kind, doc_id, report)
         report.events += self._store.delete_events(user_id=user_id)
         self._store.delete_key(f"rl:user:{user_id}")
         other, failed = self._run_extra(user_id, conversations, whole_user=True)
@@ -133,8 +135,7 @@ class Eraser:
         tied = self._tied_documents(user_id, conversation_id)
         open_tickets = self._open_tickets(doc_id for kind, doc_id in tied if kind == TICKET)
         for kind, doc_id in tied:
-            if self._store.delete(kind, doc_id):
-                report.removed(kind)
+            self._delete(kind, doc_id, report)
         other, failed = self._run_extra(user_id, [conversation_id], whole_user=False)
         report.other += other
         report.messages += self._store.delete_messages(conversation_id)
@@ -142,6 +143,13 @@ class Eraser:
         if failed:
             raise Unavailable("part of the purge failed; the rest is done, the next run finishes it")
         return report
+
+    def _delete(self, kind: str, doc_id: str, report: ErasureReport) -> None:
+        if kind == KEY_LEDGER:
+            # The keys go at once rather than when they expire (dedup results, idempotent responses…).
+            report.other += self._ledger.delete_keys(doc_id)
+        if self._store.delete(kind, doc_id):
+            report.removed(kind)
 
     def _erase_log(self, conversation_id: str, report: ErasureReport) -> None:
         # The conversation document goes first, so no new turn starts; then we wait for one in flight.

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from assistant.conversations import CONVERSATION, STATE, USER
+from assistant.privacy.keys import KEY_LEDGER
 from handoff.models import CANDIDATE, OPEN_TICKET, TICKET
 from storage.ports import Store, StoredEvent, StoredMessage
 
@@ -14,8 +15,9 @@ NOTES_LABEL = (
     "Internal notes support advisors wrote about your requests. They are personal data about you, so they are "
     "included; advisors are named by their console username."
 )
-# Covered by their own sections (or, for the open-ticket index, by `tickets`).
-_SECTIONED = {USER, CONVERSATION, STATE, TICKET, OPEN_TICKET, CANDIDATE}
+# Covered by their own sections (or, for the open-ticket index, by `tickets`); the key ledger is bookkeeping for
+# erasure (which short-lived keys to delete), not data about the user.
+_SECTIONED = {USER, CONVERSATION, STATE, TICKET, OPEN_TICKET, CANDIDATE, KEY_LEDGER}
 
 
 SECTIONS = ("conversations", "tickets", "faq_candidates", "analytics_events", "other_records")
