@@ -47,6 +47,7 @@ _JS = "application/javascript; charset=utf-8"
 _CSS = "text/css; charset=utf-8"
 # URL name -> (file under web/static, media type); nothing outside this list is served.
 CONSOLE_ASSETS: dict[str, tuple[str, str]] = {
+    "console-common.js": ("console-common.js", _JS),  # login and session, shared with the analytics page
     "console.js": ("console.js", _JS),
     "console.css": ("console.css", _CSS),
     "analytics.js": ("analytics.js", _JS),

@@ -41,7 +41,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
     store = SqliteStore(tmp_path / "site.db")
     week_start = datetime.now(TZ).date() - timedelta(days=6)
     write(store, generate(load_content(), conversations=400, seed=11, start=week_start, days=6))
-    AgentDirectory(store, fast_hasher()).create("boss", PASSWORD, role="admin", display_name="主管")
+    directory = AgentDirectory(store, fast_hasher())
+    directory.create("boss", PASSWORD, role="admin", display_name="主管")
+    directory.create("li.lei", PASSWORD, role="agent", display_name="李老师")
     app = create_app(site_settings(tmp_path), Overrides(store=store, bus=InMemoryEventBus(), engine=scripted_engine()))
     port = free_port()
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -109,5 +111,48 @@ def test_admin_opens_analytics_sees_charts_and_publishes_a_gap_answer(server: Se
             page.get_by_test_id("apply").click()
             expect(page.get_by_test_id("segments")).not_to_contain_text("会员 Member")
             assert problems == []
+        finally:
+            browser.close()
+
+
+def test_the_analytics_page_signs_in_on_its_own_and_shares_the_session_with_the_console(server: Server) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.set_default_timeout(15_000)
+            page.goto(server.url + "/console/analytics")
+
+            def sign_in(username: str, password: str) -> None:
+                page.get_by_test_id("login-username").fill(username)
+                page.get_by_test_id("login-password").fill(password)
+                page.get_by_test_id("login-submit").click()
+
+            sign_in("boss", "wrong-password")
+            expect(page.get_by_test_id("login-error")).to_contain_text("Wrong username or password")
+            sign_in("li.lei", PASSWORD)  # an advisor, not an admin
+            expect(page.get_by_test_id("login-error")).to_contain_text("Administrators only")
+            expect(page.get_by_test_id("dashboard")).to_be_hidden()
+
+            sign_in("boss", PASSWORD)
+            expect(page.get_by_test_id("kpi-conversations")).to_contain_text("400")
+            expect(page.get_by_test_id("me")).to_contain_text("boss")
+
+            # One session for both pages: the console opens signed in.
+            page.get_by_test_id("back-to-console").click()
+            expect(page.get_by_test_id("connection")).to_contain_text("Live")
+            expect(page.get_by_test_id("analytics-link")).to_be_visible()
+
+            # A token the server no longer accepts sends the admin back to the sign-in card, saying why.
+            page.evaluate("sessionStorage.setItem('zx-agent-token', 'expired.or.revoked')")
+            page.goto(server.url + "/console/analytics")
+            expect(page.get_by_test_id("login-error")).to_contain_text("Session expired")
+            expect(page.get_by_test_id("login-submit")).to_be_visible()
+            expect(page.get_by_test_id("dashboard")).to_be_hidden()
+            assert errors == []
         finally:
             browser.close()

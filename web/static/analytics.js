@@ -3,7 +3,8 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "zx-agent-token";  // shared with the console: logging in there logs in here
+  var Zx = window.ZxConsole;
+  var $ = Zx.$, el = Zx.el, clear = Zx.clear, show = Zx.show, toast = Zx.toast;
   var TIERS = { vip: "VIP", member: "会员 Member", free: "免费 Free" };
   var REASONS = {
     explicit_request: "用户要求人工 Asked for a person",
@@ -13,36 +14,10 @@
     high_stakes_low_confidence: "高风险低把握 High stakes, low confidence",
   };
   var COLORS = { confirmed: "#0f766e", assumed: "#5eead4", bar: "#2563eb", target: "#b42318" };
-  var state = { token: sessionStorage.getItem(TOKEN_KEY) || "", charts: {}, timers: {} };
-
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, props) {
-    var node = document.createElement(tag);
-    var p = props || {};
-    if (p.cls) node.className = p.cls;
-    if (p.text !== undefined && p.text !== null) node.textContent = String(p.text);
-    if (p.testid) node.setAttribute("data-testid", p.testid);
-    if (p.on) Object.keys(p.on).forEach(function (k) { node.addEventListener(k, p.on[k]); });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function show(node, visible) { node.hidden = !visible; }
-
-  function toast(message, kind) {
-    var box = $("toast");
-    box.textContent = message;
-    box.dataset.kind = kind || "info";
-    show(box, true);
-    clearTimeout(state.timers.toast);
-    state.timers.toast = setTimeout(function () { show(box, false); }, 4000);
-  }
+  // The console's session: logging in there logs in here.
+  var session = Zx.session({ onStart: start, onEnd: function () { show($("dashboard"), false); } });
+  var api = session.api;
+  var state = { charts: {} };
 
   function pct(value) { return value === null || value === undefined ? "–" : (value * 100).toFixed(1) + "%"; }
   function secs(value) {
@@ -50,63 +25,21 @@
     return value < 90 ? Math.round(value) + "s" : (value / 60).toFixed(1) + "min";
   }
 
-  // -- HTTP -----------------------------------------------------------------------------------------------
-
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) {
-            var err = new Error((data && data.error && data.error.message) || "HTTP " + response.status);
-            err.status = response.status;
-            throw err;
-          }
-          return data;
-        });
-      });
-  }
-
   // -- session --------------------------------------------------------------------------------------------
 
-  function showLogin(message) {
-    show($("dashboard"), false);
-    show($("session"), false);
-    show($("login-view"), true);
-    $("login-error").textContent = message || "";
-  }
-
-  function login(event) {
-    event.preventDefault();
-    var body = { username: $("login-username").value.trim(), password: $("login-password").value };
-    api("POST", "/v1/agents/login", body).then(function (data) {
-      state.token = data.token;
-      sessionStorage.setItem(TOKEN_KEY, data.token);
-      $("login-password").value = "";
-      start();
-    }).catch(function (err) {
-      $("login-error").textContent = err.status === 401 ? "用户名或密码错误 · Wrong username or password" : err.message;
-    });
-  }
-
-  function logout() {
-    state.token = "";
-    sessionStorage.removeItem(TOKEN_KEY);
-    showLogin("");
-  }
-
   function start() {
-    if (!state.token) { showLogin(""); return; }
     api("GET", "/v1/agents/me").then(function (me) {
-      if (me.role !== "admin") { showLogin("仅限管理员 · Administrators only"); return; }
+      if (me.role !== "admin") {
+        show($("dashboard"), false);
+        show($("login-view"), true);
+        $("login-error").textContent = "仅限管理员 · Administrators only";
+        return;
+      }
       $("me").textContent = me.display_name + " (" + me.username + ")";
-      show($("login-view"), false);
-      show($("session"), true);
+      session.signedIn();
       show($("dashboard"), true);
       load();
-    }).catch(function () { showLogin(""); });
+    }).catch(function () { session.logout(); });
   }
 
   // -- loading --------------------------------------------------------------------------------------------
@@ -124,9 +57,7 @@
     var filtered = new URLSearchParams(params);
     if ($("channel").value) filtered.set("channel", $("channel").value);
     if ($("tier").value) filtered.set("tier", $("tier").value);
-    api("GET", "/v1/analytics/summary?" + filtered.toString()).then(renderSummary).catch(function (err) {
-      toast(err.message, "error");
-    });
+    api("GET", "/v1/analytics/summary?" + filtered.toString()).then(renderSummary).catch(session.fail);
     $("gaps-status").textContent = "聚类中… · Clustering…";
     clear($("gap-list"));
     api("GET", "/v1/analytics/gaps?" + params.toString()).then(renderGaps).catch(function (err) {
@@ -312,9 +243,7 @@
   // -- wiring ---------------------------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", function () {
-    $("login-form").addEventListener("submit", login);
-    $("logout").addEventListener("click", logout);
     $("filters").addEventListener("submit", load);
-    start();
+    session.begin();
   });
 })();

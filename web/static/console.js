@@ -3,7 +3,8 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "zx-agent-token";
+  var Zx = window.ZxConsole;
+  var $ = Zx.$, el = Zx.el, clear = Zx.clear, show = Zx.show, toast = Zx.toast, bilingual = Zx.bilingual;
   var TIERS = { vip: ["VIP", "VIP"], member: ["会员", "Member"], free: ["免费", "Free"] };
   var CHANNELS = { web: "web", wechat: "wechat", webhook: "webhook", app: "app" };
   var STATUS = { waiting: ["排队中", "Waiting"], assigned: ["处理中", "Assigned"], resolved: ["已解决", "Resolved"] };
@@ -17,8 +18,9 @@
     policy: ["政策要求人工", "Policy requires a person"],
   };
 
+  var session = Zx.session({ onStart: start, onEnd: signedOut });
+  var api = session.api, fail = session.fail;
   var state = {
-    token: sessionStorage.getItem(TOKEN_KEY) || "",
     me: null,
     agents: [],
     tab: "waiting",
@@ -32,43 +34,7 @@
     timers: {},
   };
 
-  // -- DOM helpers ----------------------------------------------------------------------------------------
-
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, props) {
-    var node = document.createElement(tag);
-    var p = props || {};
-    if (p.cls) node.className = p.cls;
-    if (p.text !== undefined && p.text !== null) node.textContent = String(p.text);
-    if (p.title) node.title = p.title;
-    if (p.testid) node.setAttribute("data-testid", p.testid);
-    if (p.data) Object.keys(p.data).forEach(function (k) { node.dataset[k] = p.data[k]; });
-    if (p.on) Object.keys(p.on).forEach(function (k) { node.addEventListener(k, p.on[k]); });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function bilingual(pair, cls) {
-    return el("span", { cls: cls }, pair[0] + " ", el("small", { text: pair[1] }));
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-  function show(node, visible) { node.hidden = !visible; }
-
-  function toast(message, kind) {
-    var box = $("toast");
-    box.textContent = message;
-    box.dataset.kind = kind || "info";
-    show(box, true);
-    clearTimeout(state.timers.toast);
-    state.timers.toast = setTimeout(function () { show(box, false); }, 4000);
-  }
+  // -- helpers --------------------------------------------------------------------------------------------
 
   function debounce(name, fn, ms) {
     clearTimeout(state.timers[name]);
@@ -88,53 +54,11 @@
     return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
   }
 
-  // -- HTTP -----------------------------------------------------------------------------------------------
-
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
-      .then(function (response) {
-        if (response.status === 204) return null;
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (response.status === 401 && path !== "/v1/agents/login") logout("登录已失效，请重新登录 · Session expired");
-          if (!response.ok) {
-            var err = new Error((data && data.error && data.error.message) || "HTTP " + response.status);
-            err.status = response.status;
-            throw err;
-          }
-          return data;
-        });
-      });
-  }
-
-  function fail(err) { if (err.status !== 401) toast(err.message, "error"); }
-
   // -- session --------------------------------------------------------------------------------------------
 
-  function login(event) {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    var body = { username: $("login-username").value.trim(), password: $("login-password").value };
-    api("POST", "/v1/agents/login", body).then(function (data) {
-      state.token = data.token;
-      sessionStorage.setItem(TOKEN_KEY, data.token);
-      $("login-password").value = "";
-      start();
-    }).catch(function (err) {
-      $("login-error").textContent = err.status === 401 ? "用户名或密码错误 · Wrong username or password" : err.message;
-    });
-  }
-
-  function logout(message) {
-    state.token = "";
-    sessionStorage.removeItem(TOKEN_KEY);
+  function signedOut() {
     if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
     show($("desk"), false);
-    show($("session"), false);
-    show($("login-view"), true);
-    if (message) $("login-error").textContent = message;
   }
 
   function start() {
@@ -143,13 +67,12 @@
       $("me").textContent = me.display_name + " (" + me.username + (me.role === "admin" ? " · 管理员 admin" : "") + ")";
       show($("tab-candidates"), me.role === "admin");
       show($("analytics-link"), me.role === "admin");
-      show($("login-view"), false);
-      show($("session"), true);
+      session.signedIn();
       show($("desk"), true);
       loadAgents();
       refreshLists();
       connect();
-    }).catch(function () { logout(); });
+    }).catch(function () { session.logout(); });
   }
 
   function loadAgents() {
@@ -166,9 +89,9 @@
   }
 
   function connect() {
-    if (!state.token) return;
+    if (!session.token) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/v1/agents/ws?token=" + encodeURIComponent(state.token));
+    var ws = new WebSocket(scheme + location.host + "/v1/agents/ws?token=" + encodeURIComponent(session.token));
     state.ws = ws;
     ws.onopen = function () { state.retry = 0; setConn(true); };
     ws.onmessage = function (event) {
@@ -180,9 +103,9 @@
       setConn(false);
       if (state.ws !== ws) return;
       state.ws = null;
-      if (event.code === 4401) { logout("登录已失效，请重新登录 · Session expired"); return; }
+      if (event.code === 4401) { session.expire(); return; }
       var delay = Math.min(15000, 1000 * Math.pow(2, state.retry++));
-      setTimeout(function () { if (state.token && !state.ws) connect(); }, delay);
+      setTimeout(function () { if (session.token && !state.ws) connect(); }, delay);
     };
   }
 
@@ -593,8 +516,6 @@
   // -- wiring ---------------------------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", function () {
-    $("login-form").addEventListener("submit", login);
-    $("logout").addEventListener("click", function () { logout(); });
     document.querySelectorAll(".tabs [data-tab]").forEach(function (b) {
       b.addEventListener("click", function () { switchTab(b.dataset.tab); });
     });
@@ -610,6 +531,6 @@
     $("add-to-kb").addEventListener("change", toggleKb);
     $("resolve-form").addEventListener("submit", resolve);
     setInterval(function () { document.querySelectorAll(".sla[data-deadline]").forEach(updateSla); }, 1000);
-    if (state.token) start(); else logout();
+    session.begin();
   });
 })();
