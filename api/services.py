@@ -11,7 +11,6 @@ from api.runtime import Runtime
 from assistant.chat import ChatService
 from assistant.errors import Unavailable
 from assistant.redaction import redactor
-from channels.wiring import late_emit
 
 
 @dataclass
@@ -23,7 +22,7 @@ class Services:
 
 def build_services(runtime: Runtime) -> Services:
     """Wire the chat service to the engine and the handoff service."""
-    from handoff.wiring import build_handoff_service
+    from handoff.wiring import build_handoff_service, late_emit
 
     settings = runtime.settings
     components = runtime.components

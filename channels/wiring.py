@@ -23,13 +23,13 @@ from channels.wechat_api import WeChatApiClient
 from channels.wechat_envelope import WeChatEnvelope
 from channels.wechat_outbound import WeChatSender
 from channels.wechat_window import ServiceWindow
+from handoff.wiring import DELIVERY_KEY, OUTBOX_KEY
 from storage.ports import Store
 
 log = logging.getLogger(__name__)
 
-# Component names (runtime.components): the handoff wiring looks the first two up at call time.
-OUTBOX_KEY = "outbox"  # Outbox: emit(event_type, payload)
-DELIVERY_KEY = "channel_delivery"  # ChannelDelivery: check(conversation), (conversation, message) -> DeliveryResult
+# Component names (runtime.components); the handoff wiring, which looks the outbox and the delivery up at call
+# time, names those two (OUTBOX_KEY, DELIVERY_KEY).
 WECHAT_KEY = "wechat"  # WeChatInbound, present only when ASSISTANT_WECHAT_TOKEN is set
 WECHAT_USERS_KEY = "wechat_users"  # UserDirectory: replace it to plug in the platform's own lookup
 WEBHOOKS_IN_KEY = "webhooks_in"  # InboundWebhooks
@@ -45,17 +45,6 @@ class RuntimeLike(Protocol):
     settings: Settings
     store: Store
     components: dict[str, Any]
-
-
-def late_emit(components: Mapping[str, Any]) -> Callable[[str, Mapping[str, Any]], None]:
-    """An emit function for the chat service that finds the outbox at call time (no-op without one)."""
-
-    def emit(event_type: str, payload: Mapping[str, Any]) -> None:
-        outbox = components.get(OUTBOX_KEY)
-        if outbox is not None:
-            outbox.emit(event_type, payload)
-
-    return emit
 
 
 def chat_of(components: Mapping[str, Any]) -> Callable[[], ChatService]:

@@ -73,7 +73,9 @@ class _LateDelivery:
         return hook(conversation, message) if hook is not None else None
 
 
-def _emit(components: dict[str, Any]) -> Callable[[str, Mapping[str, Any]], None]:
+def late_emit(components: Mapping[str, Any]) -> Callable[[str, Mapping[str, Any]], None]:
+    """An emit function that finds the outbox at call time (a no-op until channels install one)."""
+
     def emit(event_type: str, payload: Mapping[str, Any]) -> None:
         outbox = components.get(OUTBOX_KEY)
         if outbox is not None:
@@ -93,7 +95,7 @@ def build_handoff_service(runtime: RuntimeLike, *, hours: BusinessHours | None =
         summarizer=_summarizer(runtime.components),
         suggest=_suggest(runtime.components),
         publish=_publish(runtime.components),
-        emit=_emit(runtime.components),
+        emit=late_emit(runtime.components),
         delivery=_LateDelivery(runtime.components),
     )
 
