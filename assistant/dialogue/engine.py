@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from assistant.dialogue.clarification import close_candidates, match_candidate, match_option, mentioned_option
-from assistant.dialogue.context import follow_up_kind
+from assistant.dialogue.clarification import (
+    MAX_CANDIDATES,
+    close_candidates,
+    match_candidate,
+    match_option,
+    mentioned_option,
+)
+from assistant.dialogue.context import follow_up_kind, is_question
 from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX, HANDOFF_PAYLOAD, UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
@@ -15,20 +22,22 @@ from assistant.dialogue.escalation import (
     is_sustained_negative,
     is_uncertain_high_stakes,
 )
-from assistant.dialogue.flows import Flow, Flows
+from assistant.dialogue.flows import Flow, FlowOption, Flows
 from assistant.dialogue.language import choose_locale
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerWriter, FaqRetriever
 from assistant.dialogue.replies import GREETING, Replies
-from assistant.dialogue.retrieval import Retrieval, retrieve
+from assistant.dialogue.retrieval import TOPIC_NOTES, Retrieval, retrieve, trace_query
 from assistant.dialogue.sentiment import score_sentiment
+from assistant.dialogue.slots import probe_slot
 from assistant.dialogue.smalltalk import has_question
-from assistant.dialogue.state import DialogueState, PendingClarification, TurnRecord
+from assistant.dialogue.state import Candidate, DialogueState, PendingClarification, TurnRecord
 from assistant.dialogue.turn import Outcome, TurnContext, aware
+from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, is_shared_topic
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS, IntentClassifier, IntentPrediction
-from knowledge_base.models import SearchResult
+from knowledge_base.models import FaqEntry, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
@@ -115,7 +124,10 @@ class DialogueEngine:
             t.notes.append("smalltalk_with_question")
             t.intent = intent = _question_reading(intent)
         rules = self._policy.handoff
-        if is_explicit_request(t.text, intent, rules):
+        # A reply that picks an option of the pending question ("个人" to "个人还是单位？") answers it, whatever
+        # the classifier makes of the word alone; only the policy's explicit phrases still mean "a person".
+        choice = self._pending_choice(t)
+        if is_explicit_request(t.text, None if choice else intent, rules):
             # "人工客服几点上班" asks about people without asking for one: the FAQ answers it when it can.
             if not (asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable):
                 return self._replies.handoff(t, "explicit_request")
@@ -125,7 +137,7 @@ class DialogueEngine:
         if is_angry_complaint(intent, t.sentiment, rules):
             return self._replies.handoff(t, "complaint")
         if t.state.pending is not None:
-            outcome = self._on_pending(t)
+            outcome = choice() if choice else self._on_pending(t)
             if outcome is not None:
                 return outcome
             t.state = replace(t.state, pending=None)
@@ -136,6 +148,10 @@ class DialogueEngine:
         if is_uncertain_high_stakes(intent, t.turn.tier, evidence, rules.high_stakes):
             return self._replies.handoff(t, "high_stakes_low_confidence")
         flow = None if intent.is_oos else self._flows.get(intent.intent)
+        if flow is not None and self._retrieve(t).note in TOPIC_NOTES:
+            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest.
+            t.notes.append(f"flow_skipped:{flow.intent}")
+            flow = None
         if flow is not None:
             return self._run_flow(t, flow, result)
         return self._from_result(t, result)
@@ -199,28 +215,50 @@ class DialogueEngine:
             return self._replies.answer_option(t, flow, option, t.text or option.title.get(t.locale))
         return None
 
+    def _pending_choice(self, t: TurnContext) -> Callable[[], Outcome] | None:
+        """The reply as an answer to the pending question: the option or candidate it picks, ready to answer."""
+        pending = t.state.pending
+        if pending is None:
+            return None
+        if pending.kind == "slot":
+            flow = self._flows.get(pending.flow)
+            if flow is None:
+                return None  # the flow was removed from the config since the question was asked
+            option = match_option(t.text, flow)
+            if option is None or self._starts_other_flow(t, pending):
+                return None
+            return lambda: self._replies.answer_option(t, flow, option, pending.query)
+        candidate = match_candidate(t.text, pending.candidates)
+        entry = self._kb.get(candidate.faq_id) if candidate else None
+        if candidate is None or entry is None:
+            return None
+
+        def answer() -> Outcome:
+            t.state = replace(t.state, pending=None)
+            return self._replies.answer(t, entry, candidate.score, None, pending.query)
+
+        return answer
+
     def _on_pending(self, t: TurnContext) -> Outcome | None:
         pending = t.state.pending
         assert pending is not None
         flow = self._flows.get(pending.flow)
-        if pending.kind == "slot":
-            if flow is None:
-                return None  # the flow was removed from the config since the question was asked
-            option = match_option(t.text, flow)
-            if option is not None and not self._starts_other_flow(t, pending):
-                return self._replies.answer_option(t, flow, option, pending.query)
-        else:
-            candidate = match_candidate(t.text, pending.candidates)
-            entry = self._kb.get(candidate.faq_id) if candidate else None
-            if candidate is not None and entry is not None:
-                t.state = replace(t.state, pending=None)
-                return self._replies.answer(t, entry, candidate.score, None, pending.query)
+        if pending.kind == "slot" and flow is None:
+            return None
         intent = t.intent
         if intent is not None and intent.intent in SMALLTALK_INTENTS:
             return None
         if self._is_new_question(t, pending):
             t.notes.append("clarification_abandoned")
             return None
+        if pending.kind == "disambiguation":
+            # "怎么用" after "优惠券 → 您是想问：…" narrows the vague question down rather than picking a listed entry.
+            refined = self._kb.search(f"{pending.query} {t.text}", top_k=self._top_k)
+            t.queries.append(trace_query(refined, None, refined.answerable))
+            if refined.answerable:
+                t.notes.append("clarification_refined")
+                t.state = replace(t.state, pending=None)
+                return self._from_result(t, refined)
         if pending.attempts >= 1:
             t.notes.append("clarification_dropped")
             return None
@@ -230,36 +268,59 @@ class DialogueEngine:
         return self._replies.ask_candidates(t, again, again=True)
 
     def _starts_other_flow(self, t: TurnContext, pending: PendingClarification) -> bool:
-        # "我想找一门适合自己的课程" mentions 课程 but starts another task rather than answering "课程还是会员".
+        # A reply naming an option may still be something else: "我想找一门适合自己的课程" mentions 课程 but starts
+        # another task, and "会员权益有哪些" mentions 会员 but asks another question, one the FAQ answers outside
+        # the flow. A statement ("我买的是年卡") or a question of the flow's own kind ("会员能退吗") answers it.
         intent = t.intent
-        return (
-            intent is not None
-            and intent.intent != pending.flow
-            and self._flows.get(intent.intent) is not None
-            and follow_up_kind(t.text) is None
-        )
+        if intent is None or intent.is_oos or intent.intent == pending.flow:
+            return False
+        if self._flows.get(intent.intent) is not None and follow_up_kind(t.text) is None:
+            return True
+        if not is_question(t.text):
+            return False
+        flow = self._flows.get(pending.flow)
+        targets = {o.faq_id for o in flow.options} if flow else set()
+        result = self._retrieve(t).result
+        return result.answerable and result.top is not None and result.top.id not in targets
 
     def _is_new_question(self, t: TurnContext, pending: PendingClarification) -> bool:
-        if follow_up_kind(t.text) is not None:
-            return False  # short or elliptical: most likely an attempt to answer the question
+        # The reply picked no option. A question of another kind ("积分怎么用" while asked "个人还是单位？") means
+        # the user moved on. Otherwise only a self-contained question the FAQ answers does: a short reply with
+        # no intent of its own ("不知道诶") is a failed answer, whatever words it happens to share with the FAQ.
         intent = t.intent
         if intent is not None and not intent.is_oos and intent.intent != pending.flow:
             return True
+        if follow_up_kind(t.text) is not None:
+            return False
         return self._retrieve(t).result.answerable
 
-    def _answered_outside(self, flow: Flow, result: SearchResult) -> bool:
+    def _answered_outside(self, t: TurnContext, flow: Flow, result: SearchResult) -> bool:
         # "发票多久能开出来" is an invoice question the KB answers outright: asking "个人还是单位？" would be noise.
-        # The flow only steps aside when that answer clearly beats every FAQ entry the flow itself leads to.
+        # The flow steps aside when the KB's answer is none of the flow's own entries and the slot would not
+        # change it (see `probe_slot`).
         top = result.top
         targets = {o.faq_id for o in flow.options if o.faq_id}
         if not result.answerable or top is None or top.id in targets:
             return False
-        best_target = max((h.score for h in result.hits if h.id in targets), default=0.0)
-        return top.score - best_target >= self._margin
+        probe = probe_slot(self._kb, self._embedder, t.text, flow, t.locale)
+        t.notes.append(f"slot_probe:{probe.moved}/{probe.probed}")
+        return not probe.matters
+
+    def _in_own_language(self, t: TurnContext, flow: Flow, option: FlowOption | None, result: SearchResult) -> bool:
+        # An English speaker is better served by the English entry the KB found than by the flow's Chinese ones.
+        top = result.top
+        entry = self._kb.get(top.id) if result.answerable and top is not None else None
+        if entry is None or entry.locale != t.locale:
+            return False
+        leads = [option] if option is not None else list(flow.options)
+        targets = [self._kb.get(o.faq_id) if o.faq_id else None for o in leads]
+        return all(e is not None and e.locale != t.locale for e in targets)
 
     def _run_flow(self, t: TurnContext, flow: Flow, result: SearchResult) -> Outcome:
         option = mentioned_option(t.text, flow)
-        if option is None and self._answered_outside(flow, result):
+        if self._in_own_language(t, flow, option, result) or (
+            option is None and self._answered_outside(t, flow, result)
+        ):
             t.notes.append(f"flow_skipped:{flow.intent}")
             return self._from_result(t, result)
         if option is None and flow.slot in t.state.slots:
@@ -271,8 +332,32 @@ class DialogueEngine:
         options = tuple(o.payload for o in flow.options)
         return self._replies.ask_flow(t, flow, PendingClarification("slot", t.text, flow.intent, flow.slot, options))
 
+    def _ask_about_topic(self, t: TurnContext, result: SearchResult) -> Outcome | None:
+        # "退款" or "证书" alone names a topic several entries share: the top one would be a guess, so ask which
+        # (with the flow whose question tells those entries apart, when there is one). A follow-up read with the
+        # conversation's topic is not bare: "会员" after a course refund means the membership refund.
+        word = bare_topic(t.text)
+        if word is None or (t.retrieval is not None and t.retrieval.follow_up):
+            return None
+        if result.top is not None and t.state.last_category and result.top.category == t.state.last_category:
+            return None  # "过期了呢" after the course validity: the topic says which expiry
+        naming = entries_naming(result, word)
+        if not is_shared_topic(naming):
+            return None
+        t.notes.append(f"bare_topic:{word}")
+        flow = flow_covering(naming, self._flows)
+        if flow is not None:
+            options = tuple(o.payload for o in flow.options)
+            pending = PendingClarification("slot", t.text, flow.intent, flow.slot, options)
+            return self._replies.ask_flow(t, flow, pending)
+        candidates = tuple(Candidate(h.id, h.question, h.score) for h in naming[:MAX_CANDIDATES])
+        return self._replies.ask_candidates(t, PendingClarification("disambiguation", t.text, candidates=candidates))
+
     def _from_result(self, t: TurnContext, result: SearchResult) -> Outcome:
         top = result.top
+        vague = self._ask_about_topic(t, result)
+        if vague is not None:
+            return vague
         if not result.answerable or top is None:
             return self._replies.fallback(t)
         candidates = close_candidates(result, self._margin)
@@ -284,4 +369,16 @@ class DialogueEngine:
         if entry is None:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
-        return self._replies.answer(t, entry, top.score, result, t.text)
+        return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _topic_in_own_language(self, t: TurnContext, entry: FaqEntry) -> FaqEntry:
+        # "what about on iPhone?" after the English auto-renewal article: the English speaker stays on that
+        # article rather than being sent to the Chinese iOS entry of the same topic.
+        last = self._kb.get(t.state.last_faq_id) if t.state.last_faq_id else None
+        follow_up = t.retrieval is not None and t.retrieval.follow_up
+        if not follow_up or entry.locale == t.locale or last is None:
+            return entry
+        if last.locale != t.locale or last.category != entry.category:
+            return entry
+        t.notes.append("topic_in_user_language")
+        return last

@@ -163,8 +163,12 @@ class Replies:
 
     def fallback(self, t: TurnContext) -> Outcome:
         """Say honestly that there is no answer and offer a person; the third failure in a row hands off."""
-        if t.state.consecutive_fallbacks >= self._policy.handoff.max_consecutive_fallbacks:
+        rules = self._policy.handoff
+        if t.state.consecutive_fallbacks >= rules.max_consecutive_fallbacks:
             return self.handoff(t, "repeated_failure")
+        if t.text and t.sentiment <= rules.negative_sentiment.threshold:
+            # An upset user the assistant cannot answer ("还是卡，气死我了") needs a person, not "please rephrase".
+            return self.handoff(t, "negative_sentiment")
         if t.agents_available:
             text = message("fallback", t.locale)
         else:
