@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from assistant.dialogue.clarification import (
     MAX_CANDIDATES,
     close_candidates,
-    match_candidate,
-    match_option,
     mentioned_option,
 )
-from assistant.dialogue.context import follow_up_kind, is_question
-from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX, HANDOFF_PAYLOAD, UserTurn
+from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
     is_angry_complaint,
@@ -24,13 +20,14 @@ from assistant.dialogue.escalation import (
 )
 from assistant.dialogue.flows import Flow, FlowOption, Flows
 from assistant.dialogue.language import choose_locale
+from assistant.dialogue.pending import PendingQuestion
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerWriter, FaqRetriever
-from assistant.dialogue.replies import GREETING, Replies
-from assistant.dialogue.retrieval import TOPIC_NOTES, Retrieval, retrieve, trace_query
+from assistant.dialogue.replies import Replies
+from assistant.dialogue.retrieval import TOPIC_NOTES, Retrieval, retrieve
 from assistant.dialogue.sentiment import score_sentiment
 from assistant.dialogue.slots import probe_slot
-from assistant.dialogue.smalltalk import has_question
+from assistant.dialogue.smalltalk import SMALLTALK_INTENTS, has_question
 from assistant.dialogue.state import Candidate, DialogueState, PendingClarification, TurnRecord
 from assistant.dialogue.turn import Outcome, TurnContext, aware
 from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, is_shared_topic
@@ -42,8 +39,6 @@ from knowledge_base.models import FaqEntry, SearchResult
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
 RUNNER_UP_MIN = 0.3  # "你好，我想退款": the runner-up intent is the question only if it is plausible at all
-THANKS_GOODBYE = "thanks_goodbye"
-SMALLTALK_INTENTS = (GREETING, THANKS_GOODBYE)
 
 
 def _question_reading(prediction: IntentPrediction) -> IntentPrediction:
@@ -77,6 +72,9 @@ class DialogueEngine:
         self._replies = Replies(kb, policy, answer_writer)
         self._use_context = use_context
         self._top_k = top_k
+        self._pending = PendingQuestion(
+            kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
+        )
         self._margin = next(
             m
             for m in (disambiguation_margin, policy.retrieval.disambiguation_margin, DEFAULT_DISAMBIGUATION_MARGIN)
@@ -114,7 +112,7 @@ class DialogueEngine:
     def _decide(self, t: TurnContext, payload: str) -> Outcome:
         had_text = bool(t.text)
         if payload:
-            outcome = self._on_quick_reply(t, payload)
+            outcome = self._pending.on_quick_reply(t, payload)
             if outcome is not None:
                 return outcome
             if not t.text:
@@ -126,7 +124,7 @@ class DialogueEngine:
         rules = self._policy.handoff
         # A reply that picks an option of the pending question ("个人" to "个人还是单位？") answers it, whatever
         # the classifier makes of the word alone; only the policy's explicit phrases still mean "a person".
-        choice = self._pending_choice(t)
+        choice = self._pending.choice(t)
         if is_explicit_request(t.text, None if choice else intent, rules):
             # "人工客服几点上班" asks about people without asking for one: the FAQ answers it when it can.
             if not (asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable):
@@ -137,7 +135,7 @@ class DialogueEngine:
         if is_angry_complaint(intent, t.sentiment, rules):
             return self._replies.handoff(t, "complaint")
         if t.state.pending is not None:
-            outcome = choice() if choice else self._on_pending(t)
+            outcome = choice() if choice else self._pending.on_reply(t)
             if outcome is not None:
                 return outcome
             t.state = replace(t.state, pending=None)
@@ -152,6 +150,8 @@ class DialogueEngine:
             # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest.
             t.notes.append(f"flow_skipped:{flow.intent}")
             flow = None
+        elif flow is None:
+            flow = self._flow_leading_to(t, result)
         if flow is not None:
             return self._run_flow(t, flow, result)
         return self._from_result(t, result)
@@ -189,110 +189,18 @@ class DialogueEngine:
                 t.notes.append(t.retrieval.note)
         return t.retrieval
 
-    def _on_quick_reply(self, t: TurnContext, payload: str) -> Outcome | None:
-        if payload == HANDOFF_PAYLOAD:
-            return self._replies.handoff(t, "explicit_request")
-        pending = t.state.pending
-        if payload.startswith(FAQ_PAYLOAD_PREFIX):
-            entry = self._kb.get(payload[len(FAQ_PAYLOAD_PREFIX) :])
-            if entry is None:
-                return None
-            offered = {c.faq_id: c for c in pending.candidates} if pending else {}
-            chosen = offered.get(entry.id)
-            t.notes.append("chosen_by_user")
-            t.state = replace(t.state, pending=None)
-            question = pending.query if pending and chosen else entry.question
-            return self._replies.answer(t, entry, chosen.score if chosen else 1.0, None, question)
-        if pending is not None and pending.kind == "slot":
-            flow = self._flows.get(pending.flow)
-            option = flow.option(payload) if flow else None
-            if flow is not None and option is not None:
-                return self._replies.answer_option(t, flow, option, pending.query)
-        # A button from an earlier, abandoned question still means what it said.
-        matches = [(f, o) for f in self._flows.by_intent.values() for o in f.options if o.payload == payload]
-        if len(matches) == 1:
-            flow, option = matches[0]
-            return self._replies.answer_option(t, flow, option, t.text or option.title.get(t.locale))
+    def _flow_leading_to(self, t: TurnContext, result: SearchResult) -> Flow | None:
+        # "退款怎么弄" finds one of the refund flow's own entries (the bootcamp refund) without naming a product:
+        # which entry is meant depends on the flow's slot, so the flow asks, whatever intent the words suggest.
+        # A follow-up the conversation's topic resolved ("能退吗" after membership benefits) needs no question.
+        top = result.top
+        if not result.answerable or top is None or (t.retrieval is not None and t.retrieval.follow_up):
+            return None
+        for flow in self._flows.by_intent.values():
+            if any(o.faq_id == top.id for o in flow.options) and mentioned_option(t.text, flow) is None:
+                t.notes.append(f"flow_from_answer:{flow.intent}")
+                return flow
         return None
-
-    def _pending_choice(self, t: TurnContext) -> Callable[[], Outcome] | None:
-        """The reply as an answer to the pending question: the option or candidate it picks, ready to answer."""
-        pending = t.state.pending
-        if pending is None:
-            return None
-        if pending.kind == "slot":
-            flow = self._flows.get(pending.flow)
-            if flow is None:
-                return None  # the flow was removed from the config since the question was asked
-            option = match_option(t.text, flow)
-            if option is None or self._starts_other_flow(t, pending):
-                return None
-            return lambda: self._replies.answer_option(t, flow, option, pending.query)
-        candidate = match_candidate(t.text, pending.candidates)
-        entry = self._kb.get(candidate.faq_id) if candidate else None
-        if candidate is None or entry is None:
-            return None
-
-        def answer() -> Outcome:
-            t.state = replace(t.state, pending=None)
-            return self._replies.answer(t, entry, candidate.score, None, pending.query)
-
-        return answer
-
-    def _on_pending(self, t: TurnContext) -> Outcome | None:
-        pending = t.state.pending
-        assert pending is not None
-        flow = self._flows.get(pending.flow)
-        if pending.kind == "slot" and flow is None:
-            return None
-        intent = t.intent
-        if intent is not None and intent.intent in SMALLTALK_INTENTS:
-            return None
-        if self._is_new_question(t, pending):
-            t.notes.append("clarification_abandoned")
-            return None
-        if pending.kind == "disambiguation":
-            # "怎么用" after "优惠券 → 您是想问：…" narrows the vague question down rather than picking a listed entry.
-            refined = self._kb.search(f"{pending.query} {t.text}", top_k=self._top_k)
-            t.queries.append(trace_query(refined, None, refined.answerable))
-            if refined.answerable:
-                t.notes.append("clarification_refined")
-                t.state = replace(t.state, pending=None)
-                return self._from_result(t, refined)
-        if pending.attempts >= 1:
-            t.notes.append("clarification_dropped")
-            return None
-        again = replace(pending, attempts=pending.attempts + 1)
-        if flow is not None and pending.kind == "slot":
-            return self._replies.ask_flow(t, flow, again, again=True)
-        return self._replies.ask_candidates(t, again, again=True)
-
-    def _starts_other_flow(self, t: TurnContext, pending: PendingClarification) -> bool:
-        # A reply naming an option may still be something else: "我想找一门适合自己的课程" mentions 课程 but starts
-        # another task, and "会员权益有哪些" mentions 会员 but asks another question, one the FAQ answers outside
-        # the flow. A statement ("我买的是年卡") or a question of the flow's own kind ("会员能退吗") answers it.
-        intent = t.intent
-        if intent is None or intent.is_oos or intent.intent == pending.flow:
-            return False
-        if self._flows.get(intent.intent) is not None and follow_up_kind(t.text) is None:
-            return True
-        if not is_question(t.text):
-            return False
-        flow = self._flows.get(pending.flow)
-        targets = {o.faq_id for o in flow.options} if flow else set()
-        result = self._retrieve(t).result
-        return result.answerable and result.top is not None and result.top.id not in targets
-
-    def _is_new_question(self, t: TurnContext, pending: PendingClarification) -> bool:
-        # The reply picked no option. A question of another kind ("积分怎么用" while asked "个人还是单位？") means
-        # the user moved on. Otherwise only a self-contained question the FAQ answers does: a short reply with
-        # no intent of its own ("不知道诶") is a failed answer, whatever words it happens to share with the FAQ.
-        intent = t.intent
-        if intent is not None and not intent.is_oos and intent.intent != pending.flow:
-            return True
-        if follow_up_kind(t.text) is not None:
-            return False
-        return self._retrieve(t).result.answerable
 
     def _answered_outside(self, t: TurnContext, flow: Flow, result: SearchResult) -> bool:
         # "发票多久能开出来" is an invoice question the KB answers outright: asking "个人还是单位？" would be noise.
@@ -342,6 +250,9 @@ class DialogueEngine:
         if result.top is not None and t.state.last_category and result.top.category == t.state.last_category:
             return None  # "过期了呢" after the course validity: the topic says which expiry
         naming = entries_naming(result, word)
+        # An English speaker's "refund" names the one English refund article, not every entry mentioning it.
+        own = [h for h in naming if (entry := self._kb.get(h.id)) is not None and entry.locale == t.locale]
+        naming = own or naming
         if not is_shared_topic(naming):
             return None
         t.notes.append(f"bare_topic:{word}")
@@ -353,9 +264,9 @@ class DialogueEngine:
         candidates = tuple(Candidate(h.id, h.question, h.score) for h in naming[:MAX_CANDIDATES])
         return self._replies.ask_candidates(t, PendingClarification("disambiguation", t.text, candidates=candidates))
 
-    def _from_result(self, t: TurnContext, result: SearchResult) -> Outcome:
+    def _from_result(self, t: TurnContext, result: SearchResult, *, bare_checked: bool = False) -> Outcome:
         top = result.top
-        vague = self._ask_about_topic(t, result)
+        vague = None if bare_checked else self._ask_about_topic(t, result)
         if vague is not None:
             return vague
         if not result.answerable or top is None:
@@ -370,6 +281,11 @@ class DialogueEngine:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _from_refined(self, t: TurnContext, result: SearchResult) -> Outcome:
+        # The reply narrowed a vague question down ("会员" + "价格"): on its own the reply may look bare, together
+        # they are not.
+        return self._from_result(t, result, bare_checked=True)
 
     def _topic_in_own_language(self, t: TurnContext, entry: FaqEntry) -> FaqEntry:
         # "what about on iPhone?" after the English auto-renewal article: the English speaker stays on that

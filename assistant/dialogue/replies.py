@@ -22,7 +22,7 @@ from assistant.dialogue.framing import frame_answer
 from assistant.dialogue.messages import message
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerRequest, AnswerWriter, FaqRetriever
-from assistant.dialogue.smalltalk import is_goodbye
+from assistant.dialogue.smalltalk import GREETING, is_goodbye
 from assistant.dialogue.state import Candidate, DialogueState, PendingClarification
 from assistant.dialogue.turn import Outcome, TurnContext, aware
 from knowledge_base.models import FaqEntry, SearchResult
@@ -30,7 +30,6 @@ from knowledge_base.models import FaqEntry, SearchResult
 EMPATHY_SENTIMENT = -0.3  # answers to messages this upset open with the policy's apology
 WRITER_ENTRIES = 3  # retrieved entries a writer may draw on
 WRITER_HISTORY = 6  # recent history records a writer sees
-GREETING = "greeting"
 
 
 class Replies:

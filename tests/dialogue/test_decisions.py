@@ -121,7 +121,48 @@ def test_a_reply_narrowing_a_vague_question_down_is_answered(certificates: FakeK
     assert "clarification_refined" in decision.trace.notes
 
 
+def test_a_short_reply_to_which_entry_narrows_it_down_even_if_it_reads_as_another_kind(
+    kb: FakeKB, intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    kb.script("会员", [("membership-benefits", 0.6), ("refund-membership", 0.55)])
+    intents.script("价格", "coupon_payment", 0.4)  # alone, "价格" may read as anything
+    kb.script("会员 价格", [("membership-benefits", 0.86)])
+    chat = Chat(make_engine())
+    assert chat.say("会员").action == "clarify"
+    decision = chat.say("价格")
+    assert decision.faq_id == "membership-benefits"
+    assert "clarification_refined" in decision.trace.notes
+
+
 # -- whether a flow asks -------------------------------------------------------------------------
+
+
+def test_a_question_landing_on_one_of_a_flows_entries_without_naming_it_is_asked_about(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # The classifier reads "退款怎么弄" as a refund-status question, but the KB's best entry is one of the refund
+    # flow's: which product is meant decides the answer, so the flow asks.
+    intents.script("退款怎么弄", "refund_status", 0.8)
+    kb.script("退款怎么弄", [("refund-course", 0.95)])
+    decision = Chat(make_engine()).say("退款怎么弄")
+    assert decision.action == "clarify"
+    assert decision.text == "请问您要退款的是课程还是会员？"
+    assert "flow_from_answer:refund_request" in decision.trace.notes
+    # Naming the product answers at once.
+    intents.script("课程退款怎么弄", "refund_status", 0.8)
+    kb.script("课程退款怎么弄", [("refund-course", 0.95)])
+    assert Chat(make_engine()).say("课程退款怎么弄").faq_id == "refund-course"
+
+
+def test_a_follow_up_the_topic_resolves_to_a_flows_entry_is_answered(kb: FakeKB, make_engine: EngineFactory) -> None:
+    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
+    kb.script("能退吗", [("refund-course", 0.5)])
+    kb.script("能退吗", [("refund-membership", 0.8)], context="会员有哪些权益")
+    chat = Chat(make_engine())
+    chat.say("会员有哪些权益")
+    decision = chat.say("能退吗")
+    assert decision.faq_id == "refund-membership"
+    assert decision.trace.follow_up
 
 
 def test_the_flow_asks_when_its_options_would_change_the_answer(
