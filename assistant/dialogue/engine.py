@@ -214,6 +214,17 @@ class DialogueEngine:
         t.notes.append(f"slot_probe:{probe.moved}/{probe.probed}")
         return not probe.matters
 
+    def _option_outranked(self, flow: Flow, option: FlowOption, result: SearchResult) -> bool:
+        # "忘了取消自动续费被扣了会员费，能退吗" names the membership, but asks about an auto-renewal charge: an
+        # entry outside the flow that beats the option's own entry by the disambiguation margin is what is asked.
+        # Against the flow's other entries the named option wins: its synonyms are curated, the ranking is not.
+        top = result.top
+        targets = {o.faq_id for o in flow.options}
+        if option.faq_id is None or not result.answerable or top is None or top.id in targets:
+            return False
+        own = max((h.score for h in result.hits if h.id == option.faq_id), default=0.0)
+        return top.score - own >= self._margin
+
     def _in_own_language(self, t: TurnContext, flow: Flow, option: FlowOption | None, result: SearchResult) -> bool:
         # An English speaker is better served by the English entry the KB found than by the flow's Chinese ones.
         top = result.top
@@ -226,8 +237,10 @@ class DialogueEngine:
 
     def _run_flow(self, t: TurnContext, flow: Flow, result: SearchResult) -> Outcome:
         option = mentioned_option(t.text, flow)
-        if self._in_own_language(t, flow, option, result) or (
-            option is None and self._answered_outside(t, flow, result)
+        if (
+            self._in_own_language(t, flow, option, result)
+            or (option is None and self._answered_outside(t, flow, result))
+            or (option is not None and self._option_outranked(flow, option, result))
         ):
             t.notes.append(f"flow_skipped:{flow.intent}")
             return self._from_result(t, result)

@@ -207,6 +207,29 @@ def test_a_follow_up_on_the_topic_is_not_a_new_flow_request(
     assert "flow_skipped:refund_request" in decision.trace.notes
 
 
+def test_a_named_option_gives_way_to_a_clearly_better_entry_outside_the_flow(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    text = "忘了取消自动续费被扣了会员费，能退吗"
+    kb.entries["refund-renewal"] = FaqEntry(
+        "refund-renewal", "自动续费被扣款能退吗？", "48小时内可申请退还。", "refund"
+    )
+    intents.script(text, "refund_request", 0.9)
+    kb.script(text, [("refund-renewal", 0.9), ("refund-membership", 0.4)])
+    decision = Chat(make_engine()).say(text)
+    assert decision.faq_id == "refund-renewal"
+    assert "flow_skipped:refund_request" in decision.trace.notes
+
+
+def test_a_named_option_beats_the_flows_other_entries(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # The ranking prefers the course refund, but the user said membership: the curated synonym wins.
+    intents.script("会员开了想退", "refund_request", 0.9)
+    kb.script("会员开了想退", [("refund-course", 0.9), ("refund-membership", 0.3)])
+    assert Chat(make_engine()).say("会员开了想退").faq_id == "refund-membership"
+
+
 def test_english_speakers_get_the_english_entry_rather_than_the_flows_chinese_ones(
     intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
 ) -> None:
