@@ -18,7 +18,8 @@ from assistant.dialogue.escalation import (
     is_sustained_negative,
     is_uncertain_high_stakes,
 )
-from assistant.dialogue.flows import Flow, FlowOption, Flows
+from assistant.dialogue.flow_choice import FlowChoice
+from assistant.dialogue.flows import Flow, Flows
 from assistant.dialogue.language import choose_locale
 from assistant.dialogue.pending import PendingQuestion
 from assistant.dialogue.policy import Policy
@@ -26,7 +27,6 @@ from assistant.dialogue.ports import AnswerWriter, FaqRetriever
 from assistant.dialogue.replies import Replies
 from assistant.dialogue.retrieval import TOPIC_NOTES, Retrieval, retrieve
 from assistant.dialogue.sentiment import score_sentiment
-from assistant.dialogue.slots import probe_slot
 from assistant.dialogue.smalltalk import SMALLTALK_INTENTS, has_question
 from assistant.dialogue.state import Candidate, DialogueState, PendingClarification, TurnRecord
 from assistant.dialogue.turn import Outcome, TurnContext, aware
@@ -72,13 +72,14 @@ class DialogueEngine:
         self._replies = Replies(kb, policy, answer_writer)
         self._use_context = use_context
         self._top_k = top_k
-        self._pending = PendingQuestion(
-            kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
-        )
         self._margin = next(
             m
             for m in (disambiguation_margin, policy.retrieval.disambiguation_margin, DEFAULT_DISAMBIGUATION_MARGIN)
             if m is not None
+        )
+        self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
+        self._pending = PendingQuestion(
+            kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
         )
 
     @property
@@ -151,7 +152,7 @@ class DialogueEngine:
             t.notes.append(f"flow_skipped:{flow.intent}")
             flow = None
         elif flow is None:
-            flow = self._flow_leading_to(t, result)
+            flow = self._flow_choice.leading_to(t, result)
         if flow is not None:
             return self._run_flow(t, flow, result)
         return self._from_result(t, result)
@@ -189,59 +190,9 @@ class DialogueEngine:
                 t.notes.append(t.retrieval.note)
         return t.retrieval
 
-    def _flow_leading_to(self, t: TurnContext, result: SearchResult) -> Flow | None:
-        # "退款怎么弄" finds one of the refund flow's own entries (the bootcamp refund) without naming a product:
-        # which entry is meant depends on the flow's slot, so the flow asks, whatever intent the words suggest.
-        # A follow-up the conversation's topic resolved ("能退吗" after membership benefits) needs no question.
-        top = result.top
-        if not result.answerable or top is None or (t.retrieval is not None and t.retrieval.follow_up):
-            return None
-        for flow in self._flows.by_intent.values():
-            if any(o.faq_id == top.id for o in flow.options) and mentioned_option(t.text, flow) is None:
-                t.notes.append(f"flow_from_answer:{flow.intent}")
-                return flow
-        return None
-
-    def _answered_outside(self, t: TurnContext, flow: Flow, result: SearchResult) -> bool:
-        # "发票多久能开出来" is an invoice question the KB answers outright: asking "个人还是单位？" would be noise.
-        # The flow steps aside when the KB's answer is none of the flow's own entries and the slot would not
-        # change it (see `probe_slot`).
-        top = result.top
-        targets = {o.faq_id for o in flow.options if o.faq_id}
-        if not result.answerable or top is None or top.id in targets:
-            return False
-        probe = probe_slot(self._kb, self._embedder, t.text, flow, t.locale)
-        t.notes.append(f"slot_probe:{probe.moved}/{probe.probed}")
-        return not probe.matters
-
-    def _option_outranked(self, flow: Flow, option: FlowOption, result: SearchResult) -> bool:
-        # "忘了取消自动续费被扣了会员费，能退吗" names the membership, but asks about an auto-renewal charge: an
-        # entry outside the flow that beats the option's own entry by the disambiguation margin is what is asked.
-        # Against the flow's other entries the named option wins: its synonyms are curated, the ranking is not.
-        top = result.top
-        targets = {o.faq_id for o in flow.options}
-        if option.faq_id is None or not result.answerable or top is None or top.id in targets:
-            return False
-        own = max((h.score for h in result.hits if h.id == option.faq_id), default=0.0)
-        return top.score - own >= self._margin
-
-    def _in_own_language(self, t: TurnContext, flow: Flow, option: FlowOption | None, result: SearchResult) -> bool:
-        # An English speaker is better served by the English entry the KB found than by the flow's Chinese ones.
-        top = result.top
-        entry = self._kb.get(top.id) if result.answerable and top is not None else None
-        if entry is None or entry.locale != t.locale:
-            return False
-        leads = [option] if option is not None else list(flow.options)
-        targets = [self._kb.get(o.faq_id) if o.faq_id else None for o in leads]
-        return all(e is not None and e.locale != t.locale for e in targets)
-
     def _run_flow(self, t: TurnContext, flow: Flow, result: SearchResult) -> Outcome:
         option = mentioned_option(t.text, flow)
-        if (
-            self._in_own_language(t, flow, option, result)
-            or (option is None and self._answered_outside(t, flow, result))
-            or (option is not None and self._option_outranked(flow, option, result))
-        ):
+        if self._flow_choice.steps_aside(t, flow, option, result):
             t.notes.append(f"flow_skipped:{flow.intent}")
             return self._from_result(t, result)
         if option is None and flow.slot in t.state.slots:
