@@ -159,15 +159,23 @@ def _own_server(args: argparse.Namespace, use_context: bool, data_dir: Path) -> 
         yield base
 
 
-def _markdown(runs: dict[str, dict[str, Any]], failures: list[TurnResult], source: str) -> str:
-    lines = [f"# Dialogue replay: {source}", "", "| run | dialogues | turns | action acc. | turn acc. | answer acc. |"]
-    lines.append("|---|---|---|---|---|---|")
+def _rows(runs: dict[str, dict[str, Any]], first: str) -> list[str]:
+    lines = [f"| {first} | dialogues | turns | action acc. | turn acc. | answer acc. |", "|---|---|---|---|---|---|"]
     for name, s in runs.items():
         lines.append(
             f"| {name} | {s['dialogues']} | {s['turns']} | {s['action_accuracy']:.1%} | "
             f"{s['turn_accuracy']:.1%} | {s['answer_accuracy']:.1%} |"
         )
+    return lines
+
+
+def _markdown(
+    runs: dict[str, dict[str, Any]], by_tag: dict[str, dict[str, Any]], failures: list[TurnResult], source: str
+) -> str:
+    lines = [f"# Dialogue replay: {source}", "", *_rows(runs, "run")]
     lines += ["", "Turn accuracy = the expected action and, for answers, the expected FAQ entry.", ""]
+    if by_tag:
+        lines += ["## By tag (with context)", "", *_rows(by_tag, "tag"), ""]
     if failures:
         lines += [
             "## Misses (with context)",
@@ -212,12 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs[name] = scores[name].summary()
             runs[f"{name}, follow-up dialogues"] = scores[name].summary(tags, "followup")
     failures = [r for r in scores["with context"].results if not r.ok]
+    all_tags = sorted({tag for values in tags.values() for tag in values})
+    by_tag = {tag: scores["with context"].summary(tags, tag) for tag in all_tags}
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    document = {"runs": runs, "by_tag": by_tag, "failures": [vars(f) for f in failures]}
     args.out.with_suffix(".json").write_text(
-        json.dumps({"runs": runs, "failures": [vars(f) for f in failures]}, ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8",
+        json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
-    report = _markdown(runs, failures, str(args.dialogues))
+    report = _markdown(runs, by_tag, failures, str(args.dialogues))
     args.out.with_suffix(".md").write_text(report, encoding="utf-8")
     print(report)
     return 0

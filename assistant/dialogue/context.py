@@ -25,6 +25,19 @@ REFERENCE_MAX_UNITS = 10
 GENERIC_MAX_CONTENT_WORDS = 1
 
 
+# Interrogatives: a message with one asks something rather than stating a fact ("会员权益有哪些" vs "我买的是年卡").
+_ZH_QUESTION = re.compile(
+    r"[吗么?？]|怎么|怎样|如何|什么|啥|哪|多少|多久|几|是否|为什么|为啥|能不能|可不可以|有没有|是不是"
+)
+_EN_QUESTION = re.compile(r"\?|^(?:how|what|which|when|where|why|who|can|could|do|does|did|is|are|will|would|should)\b")
+
+
+def is_question(text: str) -> bool:
+    """True when the message is worded as a question (an interrogative word or a question mark)."""
+    norm = normalize(text)
+    return bool(_ZH_QUESTION.search(norm) or _EN_QUESTION.search(norm))
+
+
 def follow_up_kind(text: str) -> FollowUpKind | None:
     """`anaphoric` for follow-up markers, `short` for terse messages, None for self-contained ones."""
     norm = normalize(text)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from assistant.dialogue.clarification import close_candidates, match_candidate, match_option, mentioned_option
-from assistant.dialogue.context import follow_up_kind
-from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX, HANDOFF_PAYLOAD, UserTurn
+from assistant.dialogue.clarification import (
+    MAX_CANDIDATES,
+    close_candidates,
+    mentioned_option,
+)
+from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
     is_angry_complaint,
@@ -15,26 +18,27 @@ from assistant.dialogue.escalation import (
     is_sustained_negative,
     is_uncertain_high_stakes,
 )
+from assistant.dialogue.flow_choice import FlowChoice
 from assistant.dialogue.flows import Flow, Flows
 from assistant.dialogue.language import choose_locale
+from assistant.dialogue.pending import PendingQuestion
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerWriter, FaqRetriever
-from assistant.dialogue.replies import GREETING, Replies
-from assistant.dialogue.retrieval import Retrieval, retrieve
+from assistant.dialogue.replies import Replies
+from assistant.dialogue.retrieval import TOPIC_NOTES, Retrieval, retrieve
 from assistant.dialogue.sentiment import score_sentiment
-from assistant.dialogue.smalltalk import has_question
-from assistant.dialogue.state import DialogueState, PendingClarification, TurnRecord
+from assistant.dialogue.smalltalk import SMALLTALK_INTENTS, has_question
+from assistant.dialogue.state import Candidate, DialogueState, PendingClarification, TurnRecord
 from assistant.dialogue.turn import Outcome, TurnContext, aware
+from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, is_shared_topic
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS, IntentClassifier, IntentPrediction
-from knowledge_base.models import SearchResult
+from knowledge_base.models import FaqEntry, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
 RUNNER_UP_MIN = 0.3  # "你好，我想退款": the runner-up intent is the question only if it is plausible at all
-THANKS_GOODBYE = "thanks_goodbye"
-SMALLTALK_INTENTS = (GREETING, THANKS_GOODBYE)
 
 
 def _question_reading(prediction: IntentPrediction) -> IntentPrediction:
@@ -73,6 +77,10 @@ class DialogueEngine:
             for m in (disambiguation_margin, policy.retrieval.disambiguation_margin, DEFAULT_DISAMBIGUATION_MARGIN)
             if m is not None
         )
+        self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
+        self._pending = PendingQuestion(
+            kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
+        )
 
     @property
     def policy(self) -> Policy:
@@ -105,7 +113,7 @@ class DialogueEngine:
     def _decide(self, t: TurnContext, payload: str) -> Outcome:
         had_text = bool(t.text)
         if payload:
-            outcome = self._on_quick_reply(t, payload)
+            outcome = self._pending.on_quick_reply(t, payload)
             if outcome is not None:
                 return outcome
             if not t.text:
@@ -115,7 +123,10 @@ class DialogueEngine:
             t.notes.append("smalltalk_with_question")
             t.intent = intent = _question_reading(intent)
         rules = self._policy.handoff
-        if is_explicit_request(t.text, intent, rules):
+        # A reply that picks an option of the pending question ("个人" to "个人还是单位？") answers it, whatever
+        # the classifier makes of the word alone; only the policy's explicit phrases still mean "a person".
+        choice = self._pending.choice(t)
+        if is_explicit_request(t.text, None if choice else intent, rules):
             # "人工客服几点上班" asks about people without asking for one: the FAQ answers it when it can.
             if not (asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable):
                 return self._replies.handoff(t, "explicit_request")
@@ -125,7 +136,7 @@ class DialogueEngine:
         if is_angry_complaint(intent, t.sentiment, rules):
             return self._replies.handoff(t, "complaint")
         if t.state.pending is not None:
-            outcome = self._on_pending(t)
+            outcome = choice() if choice else self._pending.on_reply(t)
             if outcome is not None:
                 return outcome
             t.state = replace(t.state, pending=None)
@@ -136,6 +147,12 @@ class DialogueEngine:
         if is_uncertain_high_stakes(intent, t.turn.tier, evidence, rules.high_stakes):
             return self._replies.handoff(t, "high_stakes_low_confidence")
         flow = None if intent.is_oos else self._flows.get(intent.intent)
+        if flow is not None and self._retrieve(t).note in TOPIC_NOTES:
+            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest.
+            t.notes.append(f"flow_skipped:{flow.intent}")
+            flow = None
+        elif flow is None:
+            flow = self._flow_choice.leading_to(t, result)
         if flow is not None:
             return self._run_flow(t, flow, result)
         return self._from_result(t, result)
@@ -173,93 +190,9 @@ class DialogueEngine:
                 t.notes.append(t.retrieval.note)
         return t.retrieval
 
-    def _on_quick_reply(self, t: TurnContext, payload: str) -> Outcome | None:
-        if payload == HANDOFF_PAYLOAD:
-            return self._replies.handoff(t, "explicit_request")
-        pending = t.state.pending
-        if payload.startswith(FAQ_PAYLOAD_PREFIX):
-            entry = self._kb.get(payload[len(FAQ_PAYLOAD_PREFIX) :])
-            if entry is None:
-                return None
-            offered = {c.faq_id: c for c in pending.candidates} if pending else {}
-            chosen = offered.get(entry.id)
-            t.notes.append("chosen_by_user")
-            t.state = replace(t.state, pending=None)
-            question = pending.query if pending and chosen else entry.question
-            return self._replies.answer(t, entry, chosen.score if chosen else 1.0, None, question)
-        if pending is not None and pending.kind == "slot":
-            flow = self._flows.get(pending.flow)
-            option = flow.option(payload) if flow else None
-            if flow is not None and option is not None:
-                return self._replies.answer_option(t, flow, option, pending.query)
-        # A button from an earlier, abandoned question still means what it said.
-        matches = [(f, o) for f in self._flows.by_intent.values() for o in f.options if o.payload == payload]
-        if len(matches) == 1:
-            flow, option = matches[0]
-            return self._replies.answer_option(t, flow, option, t.text or option.title.get(t.locale))
-        return None
-
-    def _on_pending(self, t: TurnContext) -> Outcome | None:
-        pending = t.state.pending
-        assert pending is not None
-        flow = self._flows.get(pending.flow)
-        if pending.kind == "slot":
-            if flow is None:
-                return None  # the flow was removed from the config since the question was asked
-            option = match_option(t.text, flow)
-            if option is not None and not self._starts_other_flow(t, pending):
-                return self._replies.answer_option(t, flow, option, pending.query)
-        else:
-            candidate = match_candidate(t.text, pending.candidates)
-            entry = self._kb.get(candidate.faq_id) if candidate else None
-            if candidate is not None and entry is not None:
-                t.state = replace(t.state, pending=None)
-                return self._replies.answer(t, entry, candidate.score, None, pending.query)
-        intent = t.intent
-        if intent is not None and intent.intent in SMALLTALK_INTENTS:
-            return None
-        if self._is_new_question(t, pending):
-            t.notes.append("clarification_abandoned")
-            return None
-        if pending.attempts >= 1:
-            t.notes.append("clarification_dropped")
-            return None
-        again = replace(pending, attempts=pending.attempts + 1)
-        if flow is not None and pending.kind == "slot":
-            return self._replies.ask_flow(t, flow, again, again=True)
-        return self._replies.ask_candidates(t, again, again=True)
-
-    def _starts_other_flow(self, t: TurnContext, pending: PendingClarification) -> bool:
-        # "我想找一门适合自己的课程" mentions 课程 but starts another task rather than answering "课程还是会员".
-        intent = t.intent
-        return (
-            intent is not None
-            and intent.intent != pending.flow
-            and self._flows.get(intent.intent) is not None
-            and follow_up_kind(t.text) is None
-        )
-
-    def _is_new_question(self, t: TurnContext, pending: PendingClarification) -> bool:
-        if follow_up_kind(t.text) is not None:
-            return False  # short or elliptical: most likely an attempt to answer the question
-        intent = t.intent
-        if intent is not None and not intent.is_oos and intent.intent != pending.flow:
-            return True
-        return self._retrieve(t).result.answerable
-
-    def _answered_outside(self, flow: Flow, result: SearchResult) -> bool:
-        # "发票多久能开出来" is an invoice question the KB answers outright: asking "个人还是单位？" would be noise.
-        # The flow only steps aside when that answer clearly beats every FAQ entry the flow itself leads to.
-        top = result.top
-        targets = {o.faq_id for o in flow.options if o.faq_id}
-        if not result.answerable or top is None or top.id in targets:
-            return False
-        best_target = max((h.score for h in result.hits if h.id in targets), default=0.0)
-        return top.score - best_target >= self._margin
-
     def _run_flow(self, t: TurnContext, flow: Flow, result: SearchResult) -> Outcome:
         option = mentioned_option(t.text, flow)
-        if option is None and self._answered_outside(flow, result):
+        if self._flow_choice.steps_aside(t, flow, option, result):
             t.notes.append(f"flow_skipped:{flow.intent}")
             return self._from_result(t, result)
         if option is None and flow.slot in t.state.slots:
@@ -271,8 +204,35 @@ class DialogueEngine:
         options = tuple(o.payload for o in flow.options)
         return self._replies.ask_flow(t, flow, PendingClarification("slot", t.text, flow.intent, flow.slot, options))
 
-    def _from_result(self, t: TurnContext, result: SearchResult) -> Outcome:
+    def _ask_about_topic(self, t: TurnContext, result: SearchResult) -> Outcome | None:
+        # "退款" or "证书" alone names a topic several entries share: the top one would be a guess, so ask which
+        # (with the flow whose question tells those entries apart, when there is one). A follow-up read with the
+        # conversation's topic is not bare: "会员" after a course refund means the membership refund.
+        word = bare_topic(t.text)
+        if word is None or (t.retrieval is not None and t.retrieval.follow_up):
+            return None
+        if result.top is not None and t.state.last_category and result.top.category == t.state.last_category:
+            return None  # "过期了呢" after the course validity: the topic says which expiry
+        naming = entries_naming(result, word)
+        # An English speaker's "refund" names the one English refund article, not every entry mentioning it.
+        own = [h for h in naming if (entry := self._kb.get(h.id)) is not None and entry.locale == t.locale]
+        naming = own or naming
+        if not is_shared_topic(naming):
+            return None
+        t.notes.append(f"bare_topic:{word}")
+        flow = flow_covering(naming, self._flows)
+        if flow is not None:
+            options = tuple(o.payload for o in flow.options)
+            pending = PendingClarification("slot", t.text, flow.intent, flow.slot, options)
+            return self._replies.ask_flow(t, flow, pending)
+        candidates = tuple(Candidate(h.id, h.question, h.score) for h in naming[:MAX_CANDIDATES])
+        return self._replies.ask_candidates(t, PendingClarification("disambiguation", t.text, candidates=candidates))
+
+    def _from_result(self, t: TurnContext, result: SearchResult, *, bare_checked: bool = False) -> Outcome:
         top = result.top
+        vague = None if bare_checked else self._ask_about_topic(t, result)
+        if vague is not None:
+            return vague
         if not result.answerable or top is None:
             return self._replies.fallback(t)
         candidates = close_candidates(result, self._margin)
@@ -284,4 +244,21 @@ class DialogueEngine:
         if entry is None:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
-        return self._replies.answer(t, entry, top.score, result, t.text)
+        return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _from_refined(self, t: TurnContext, result: SearchResult) -> Outcome:
+        # The reply narrowed a vague question down ("会员" + "价格"): on its own the reply may look bare, together
+        # they are not.
+        return self._from_result(t, result, bare_checked=True)
+
+    def _topic_in_own_language(self, t: TurnContext, entry: FaqEntry) -> FaqEntry:
+        # "what about on iPhone?" after the English auto-renewal article: the English speaker stays on that
+        # article rather than being sent to the Chinese iOS entry of the same topic.
+        last = self._kb.get(t.state.last_faq_id) if t.state.last_faq_id else None
+        follow_up = t.retrieval is not None and t.retrieval.follow_up
+        if not follow_up or entry.locale == t.locale or last is None:
+            return entry
+        if last.locale != t.locale or last.category != entry.category:
+            return entry
+        t.notes.append("topic_in_user_language")
+        return last

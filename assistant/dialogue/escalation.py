@@ -35,7 +35,8 @@ _EN_REQUEST = re.compile(
 )
 _ZH_QUESTION = re.compile(r"几点|什么时候|时间|电话|号码|多少|吗|哪|什么|怎么联系|如何联系|是否")
 _EN_QUESTION = re.compile(r"\b(?:when|what|where|which|hours?|phone|number|is there|are there|do you have|how)\b|\?")
-_FILLER = re.compile(r"[\s\W_]+|[啊呀吧啦呢哦嘛的了]")
+# Particles and modal verbs around a handoff phrase still leave a bare request: "可以人工服务吗" asks for one.
+_FILLER = re.compile(r"[\s\W_]+|可以|能不能|可不可以|[啊呀吧啦呢哦嘛的了吗能]")
 LITTLE_ELSE = 2  # characters or words beside a handoff phrase that still leave a bare request ("人工客服！")
 
 

@@ -22,7 +22,7 @@ from assistant.dialogue.framing import frame_answer
 from assistant.dialogue.messages import message
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerRequest, AnswerWriter, FaqRetriever
-from assistant.dialogue.smalltalk import is_goodbye
+from assistant.dialogue.smalltalk import GREETING, is_goodbye
 from assistant.dialogue.state import Candidate, DialogueState, PendingClarification
 from assistant.dialogue.turn import Outcome, TurnContext, aware
 from knowledge_base.models import FaqEntry, SearchResult
@@ -30,7 +30,6 @@ from knowledge_base.models import FaqEntry, SearchResult
 EMPATHY_SENTIMENT = -0.3  # answers to messages this upset open with the policy's apology
 WRITER_ENTRIES = 3  # retrieved entries a writer may draw on
 WRITER_HISTORY = 6  # recent history records a writer sees
-GREETING = "greeting"
 
 
 class Replies:
@@ -163,8 +162,12 @@ class Replies:
 
     def fallback(self, t: TurnContext) -> Outcome:
         """Say honestly that there is no answer and offer a person; the third failure in a row hands off."""
-        if t.state.consecutive_fallbacks >= self._policy.handoff.max_consecutive_fallbacks:
+        rules = self._policy.handoff
+        if t.state.consecutive_fallbacks >= rules.max_consecutive_fallbacks:
             return self.handoff(t, "repeated_failure")
+        if t.text and t.sentiment <= rules.negative_sentiment.threshold:
+            # An upset user the assistant cannot answer ("还是卡，气死我了") needs a person, not "please rephrase".
+            return self.handoff(t, "negative_sentiment")
         if t.agents_available:
             text = message("fallback", t.locale)
         else:

@@ -13,6 +13,7 @@ from knowledge_base.models import Hit, SearchResult
 
 TRACE_HITS = 3
 TOPIC_EVIDENCE = 0.5  # an on-topic hit needs at least this share of the answerable bar
+TOPIC_NOTES = ("topic_kept", "topic_repeated")  # the follow-up was read as being about the last answer's topic
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class Retrieval:
     note: str | None = None
 
 
-def _trace(result: SearchResult, context: str | None, chosen: bool) -> TraceQuery:
+def trace_query(result: SearchResult, context: str | None, chosen: bool) -> TraceQuery:
+    """The trace record of one search: query, context, and the best hits."""
     hits = tuple(Source(h.id, round(h.score, 4)) for h in result.hits[:TRACE_HITS])
     return TraceQuery(result.query, context, result.answerable, hits, chosen)
 
@@ -48,31 +50,37 @@ def retrieve(
     last_faq_id: str | None = None,
     last_category: str | None = None,
 ) -> Retrieval:
-    """Search `text`; given a `context` (last answered question), also search it as a follow-up if it may be one."""
+    """Search `text` alone and, given a `context` (last answered question), as a follow-up; the surer reading wins.
+
+    Both scores are calibrated probabilities that the top entry answers the message, so they compare directly.
+    The follow-up reading only counts when it stays within the topic's category or lands on an entry naming
+    what the message names ("那优惠券呢" after points expiry): the context may complete a message ("取消了还能用到
+    月底吗" after cancelling auto-renewal), not lend confidence to an unrelated entry the message does not support.
+    """
     plain = kb.search(text, top_k=top_k, vector=vector)
-    kind = follow_up_kind(text) if context else None
-    if context is None or (kind is None and plain.answerable):
-        return Retrieval(plain, False, (_trace(plain, None, True),))
+    if context is None:
+        return Retrieval(plain, False, (trace_query(plain, None, True),))
+    kind = follow_up_kind(text)
     contextual = kb.search(text, top_k=top_k, context=context, vector=vector)
-    if kind == "anaphoric":
-        # "那会员呢" means "the same question, about membership": the contextual reading wins unless it only
-        # repeats the last answer while the plain reading finds something new.
-        repeats = _top_id(contextual) == last_faq_id and plain.answerable and _top_id(plain) != last_faq_id
-        use_context = contextual.answerable and not repeats
-    elif kind == "short":
-        # A terse message may be complete ("怎么退款") or not ("多久到账"): trust whichever reading is surer.
-        if contextual.answerable and plain.answerable:
-            use_context = _top_score(contextual) >= _top_score(plain)
-        else:
-            use_context = contextual.answerable
-    else:
-        # Self-contained but unanswerable alone: the topic may complete it.
-        use_context = contextual.answerable
+    top = contextual.top
+    on_topic = top is not None and (
+        not last_category or top.category == last_category or _mentions(top, content_words(text))
+    )
+    # "那会员呢" asks about something new: a follow-up reading that only repeats the last answer loses to a
+    # plain reading that finds something else.
+    repeats = kind == "anaphoric" and _top_id(contextual) == last_faq_id and plain.answerable
+    use_context = (
+        contextual.answerable
+        and on_topic
+        and not repeats
+        and (not plain.answerable or _top_score(contextual) > _top_score(plain))
+    )
     chosen = contextual if use_context else plain
-    queries = (_trace(plain, None, not use_context), _trace(contextual, context, use_context))
+    queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
     if kind is not None:
+        # Even when it agrees with the chosen reading, the topic settles which of close candidates is meant.
         kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category)
-        if kept is not None and _top_id(kept[0]) != _top_id(chosen):
+        if kept is not None:
             return Retrieval(kept[0], True, queries, kept[1])
     return Retrieval(chosen, use_context, queries)
 

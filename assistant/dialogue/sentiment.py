@@ -46,6 +46,9 @@ _VALENCE: dict[str, float] = {
     # neutral words that contain a sentiment character (你好 is not praise, 差价 is not a complaint)
     "你好": 0.0, "您好": 0.0, "好像": 0.0, "好吗": 0.0, "好不好": 0.0, "还好": 0.0, "只好": 0.0, "最好": 0.0,
     "好几": 0.0, "好多": 0.0, "差不多": 0.0, "差价": 0.0, "补差": 0.0, "相差": 0.0, "差额": 0.0, "滚动": 0.0,
+    # A-not-A questions hold a negator that negates nothing ("你们是不是骗子" is not "not swindlers")
+    "是不是": 0.0, "有没有": 0.0, "能不能": 0.0, "会不会": 0.0, "可不可以": 0.0, "对不对": 0.0, "行不行": 0.0,
+    "要不要": 0.0, "算不算": 0.0,
 }  # fmt: skip
 _NEGATORS = (
     "不", "没", "没有", "别", "不是", "并不", "从不", "毫不", "未", "not", "no", "never", "dont", "don't",

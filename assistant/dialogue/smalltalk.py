@@ -6,6 +6,10 @@ import re
 
 from assistant.text import normalize
 
+GREETING = "greeting"
+THANKS_GOODBYE = "thanks_goodbye"
+SMALLTALK_INTENTS = (GREETING, THANKS_GOODBYE)
+
 # Openers and closers, plus the filler words around them; what is left after removing them is the question.
 _PHRASES = (
     "你好", "您好", "哈喽", "哈罗", "嗨", "在吗", "在不在", "有人吗", "早上好", "上午好", "中午好", "下午好",

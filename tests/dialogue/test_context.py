@@ -68,13 +68,44 @@ def test_follow_up_after_a_chain_uses_the_latest_topic(refund_chat: Callable[...
     assert kb.calls[-1].context == "会员怎么退款"
 
 
-def test_a_self_contained_answerable_question_ignores_the_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+def test_a_self_contained_question_surer_alone_ignores_the_topic(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
     kb.script("直播课程结束以后在哪里看回放", [("live-replay", 0.9)])
+    kb.script("直播课程结束以后在哪里看回放", [("refund-arrival", 0.55), ("live-replay", 0.5)], context=TOPIC)
     chat = refund_chat()
     calls_before = len(kb.calls)
     decision = chat.say("直播课程结束以后在哪里看回放")
     assert decision.faq_id == "live-replay"
-    assert [c.context for c in kb.calls[calls_before:]] == [None]
+    assert not decision.trace.follow_up
+    # Both readings were tried; the calibrated scores decided.
+    assert [c.context for c in kb.calls[calls_before:]] == [None, TOPIC]
+
+
+def test_a_long_question_the_topic_completes_takes_the_surer_follow_up_reading(
+    refund_chat: Callable[..., Chat], kb: FakeKB
+) -> None:
+    # Alone, "申请通过以后钱大概几天能回到账户里" looks like an invoice question; after a refund it is not.
+    text = "申请通过以后钱大概几天能回到账户里"
+    kb.script(text, [("invoice", 0.55)])  # answerable alone, but less surely than with the topic
+    kb.script(text, [("refund-arrival", 0.8), ("invoice", 0.1)], context=TOPIC)
+    decision = refund_chat().say(text)
+    assert decision.faq_id == "refund-arrival"
+    assert decision.trace.follow_up
+
+
+def test_the_follow_up_reading_cannot_lift_an_unrelated_entry(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    # The topic made an off-topic entry look answerable; the message alone finds nothing: a fallback.
+    kb.script("你们老板是谁", [("video-download", 0.1)])
+    kb.script("你们老板是谁", [("video-download", 0.6)], context=TOPIC)
+    assert refund_chat().say("你们老板是谁").action == "fallback"
+
+
+def test_a_follow_up_naming_a_new_thing_may_leave_the_category(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    # "那发票呢" after a refund asks the same about invoices: the follow-up reading names what the message names.
+    kb.script("那发票呢", [("invoice", 0.45), ("refund-course", 0.42)])
+    kb.script("那发票呢", [("invoice", 0.85)], context=TOPIC)
+    decision = refund_chat().say("那发票呢")
+    assert decision.action == "answer"
+    assert decision.faq_id == "invoice"
 
 
 def test_an_old_topic_is_not_context(refund_chat: Callable[..., Chat]) -> None:
@@ -140,3 +171,15 @@ def test_english_generic_follow_up_stays_on_the_topic(refund_chat: Callable[...,
     decision = refund_chat().say("how long does it take?")
     assert decision.faq_id == "refund-arrival"
     assert decision.locale == "en"
+
+
+def test_the_topic_settles_close_candidates_of_a_generic_follow_up(
+    refund_chat: Callable[..., Chat], kb: FakeKB
+) -> None:
+    # Alone, "到账呢" is torn between two entries; the refund topic says which one is meant.
+    kb.script("到账呢", [("refund-arrival", 0.5), ("membership-benefits", 0.47)])
+    kb.script("到账呢", [("refund-arrival", 0.45), ("membership-benefits", 0.44)], context=TOPIC)
+    decision = refund_chat().say("到账呢")
+    assert decision.action == "answer"
+    assert decision.faq_id == "refund-arrival"
+    assert "topic_kept" in decision.trace.notes

@@ -184,7 +184,9 @@ def test_a_question_about_the_service_the_faq_cannot_answer_still_hands_off(
     assert Chat(make_engine()).say("人工客服几点上班").handoff_reason == "explicit_request"
 
 
-@pytest.mark.parametrize("text", ["人工客服", "人工客服！", "我要找人工客服", "能找人工吗", "human agent please"])
+@pytest.mark.parametrize(
+    "text", ["人工客服", "人工客服！", "我要找人工客服", "能找人工吗", "可以人工服务吗", "human agent please"]
+)
 def test_requests_for_a_person_hand_off_even_when_the_faq_matches(
     text: str, kb: FakeKB, make_engine: EngineFactory
 ) -> None:
@@ -204,6 +206,8 @@ def test_requests_for_a_person_hand_off_even_when_the_faq_matches(
         ("帮我转人工客服吧", False),
         ("I want to talk to a person", False),
         ("客服在吗 要人工的", False),
+        ("可以人工服务吗", False),
+        ("人工客服可以打电话吗", True),
     ],
 )
 def test_asks_about_service(text: str, question: bool) -> None:

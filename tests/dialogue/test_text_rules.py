@@ -6,11 +6,13 @@ import pytest
 
 from assistant.dialogue import parse_flows
 from assistant.dialogue.clarification import match_option, mentioned_option
+from assistant.dialogue.context import is_question
 from assistant.dialogue.grounding import check_draft, numbers
 from assistant.dialogue.language import choose_locale, detect_locale
 from assistant.dialogue.ports import AnswerRequest, DraftAnswer
 from assistant.dialogue.sentiment import score_sentiment
 from assistant.dialogue.smalltalk import has_question, is_goodbye
+from assistant.dialogue.vague import bare_topic
 from knowledge_base.models import FaqEntry
 from tests.dialogue.conftest import FLOWS_DOC
 
@@ -122,3 +124,40 @@ REQUEST = AnswerRequest("课程怎么退", (ENTRY,), (), "zh")
 )
 def test_grounding_check(draft: DraftAnswer, verdict: str | None) -> None:
     assert check_draft(draft, REQUEST) == verdict
+
+
+@pytest.mark.parametrize("text", ["你们是不是骗子", "退款申请了半个月都没到账，你们是不是骗子"])
+def test_a_not_a_questions_do_not_negate(text: str) -> None:
+    assert score_sentiment(text) <= -0.6
+    assert score_sentiment("有没有优惠") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("会员权益有哪些", True),
+        ("会员能退吗", True),
+        ("is there a phone number", True),
+        ("How do I reset my password", True),
+        ("我买的是年卡", False),
+        ("在苹果手机上买的", False),
+        ("membership", False),
+    ],
+)
+def test_is_question(text: str, question: bool) -> None:
+    assert is_question(text) is question
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("退款", "退款"),
+        ("证书？", "证书"),
+        ("证书呢", "证书"),
+        ("refund", "refund"),
+        ("怎么退款", None),
+        ("积分有什么用", None),
+    ],
+)
+def test_bare_topic(text: str, word: str | None) -> None:
+    assert bare_topic(text) == word

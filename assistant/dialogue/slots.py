@@ -1,0 +1,46 @@
+"""Whether a flow's question is worth asking: does the answer to this message depend on the flow's slot?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.dialogue.flows import Flow
+from assistant.dialogue.ports import FaqRetriever
+from assistant.embedding import Embedder
+
+# The slot matters when more than this share of the options, added to the message, lead to their own entry.
+SLOT_DEPENDENT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SlotProbe:
+    """How many options, added to the message, moved the search to the option's own FAQ entry."""
+
+    moved: int
+    probed: int
+
+    @property
+    def matters(self) -> bool:
+        """True when the answer depends on the slot for most of its values."""
+        return self.probed > 0 and self.moved > self.probed * SLOT_DEPENDENT_SHARE
+
+
+def probe_slot(kb: FaqRetriever, embedder: Embedder | None, text: str, flow: Flow, locale: str) -> SlotProbe:
+    """Search the message completed by each option ("自动续费怎么关 微信支付") and count the options it follows.
+
+    "自动续费怎么关" plus "微信支付" lands on the WeChat entry, plus "支付宝" on the Alipay one: the answer depends
+    on the slot, so the flow asks. "发票多久能开出来" plus "个人" or "公司" stays on the invoice-time entry: the
+    slot changes nothing, so the knowledge base answers outright.
+    """
+    options = [o for o in flow.options if o.faq_id]
+    if not options:
+        return SlotProbe(0, 0)
+    texts = [f"{text} {o.title.get(locale)}" for o in options]
+    # One batched embedding for all the probes instead of one model call per search.
+    vectors = embedder.embed(texts) if embedder is not None else None
+    moved = 0
+    for i, (probe, option) in enumerate(zip(texts, options, strict=True)):
+        result = kb.search(probe, top_k=1, vector=None if vectors is None else vectors[i])
+        top = result.top
+        moved += top is not None and top.id == option.faq_id
+    return SlotProbe(moved, len(options))

@@ -1,0 +1,44 @@
+"""Messages too vague to answer: a bare topic word ("退款", "证书", "download") that several FAQ entries share."""
+
+from __future__ import annotations
+
+from assistant.dialogue.flows import Flow, Flows
+from assistant.text import normalize, words
+from knowledge_base.models import Hit, SearchResult
+
+# Sentence particles carry no meaning of their own: "证书呢" and "退款啊" are still just the topic.
+_PARTICLES = frozenset(["吗", "呢", "啊", "吧", "呀", "了", "的", "嘛", "哦", "么", "哈"])
+MIN_SHARED = 2  # a word that only one entry contains names that entry: it is a question, not a topic
+
+
+def bare_topic(text: str) -> str | None:
+    """The one word a message consists of ("退款", "证书？", "refund"), or None when it says more."""
+    found = [w for w in words(text) if w.strip() and w not in _PARTICLES]
+    return found[0] if len(found) == 1 else None
+
+
+def entries_naming(result: SearchResult, word: str) -> list[Hit]:
+    """The hits whose question, or the wording that matched, contains `word` (best first, one per entry)."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in result.hits:
+        if hit.id not in seen and word in normalize(f"{hit.question} {hit.matched}"):
+            seen.add(hit.id)
+            out.append(hit)
+    return out
+
+
+def is_shared_topic(hits: list[Hit]) -> bool:
+    """True when enough entries name the word that answering one of them would be a guess."""
+    return len(hits) >= MIN_SHARED
+
+
+def flow_covering(hits: list[Hit], flows: Flows) -> Flow | None:
+    """The flow that leads to at least two of these entries (the most of them): its question tells them apart."""
+    ids = {h.id for h in hits}
+    best: tuple[int, Flow] | None = None
+    for flow in flows.by_intent.values():
+        covered = len(ids & {o.faq_id for o in flow.options if o.faq_id})
+        if covered >= MIN_SHARED and (best is None or covered > best[0]):
+            best = (covered, flow)
+    return best[1] if best else None
