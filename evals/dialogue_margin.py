@@ -59,12 +59,10 @@ def leave_one_out(kb: Any) -> list[LabelledSearch]:
         for pos, text in enumerate(entry.all_questions):
             probes.append((text, slot, int(docs[ix.doc_pos[docs] == pos][0])))
     texts = [p[0] for p in probes]
-    vectors = kb.embedder.embed(texts) if kb.embedder is not None and ix.config.dense else None
+    vectors = kb.query_vectors(texts)
     out = []
     for i, (text, slot, doc) in enumerate(probes):
-        found = score_candidates(
-            ix, text, None if vectors is None else vectors[i], exclude=np.asarray([doc], dtype=np.int64)
-        )
+        found = score_candidates(ix, text, vectors[i], exclude=np.asarray([doc], dtype=np.int64))
         probs = model.predict(found.matrix)
         order = np.argsort(-probs, kind="stable")[:TOP_K]
         hits = []

@@ -29,11 +29,13 @@ from knowledge_base.models import FaqEntry
 from knowledge_base.sources import load_faq
 
 ABLATIONS: dict[str, IndexConfig] = {
-    "dense only": IndexConfig(channels=(), dense=True),
+    "dense only": IndexConfig(channels=(), dense=True, gloss=False),
+    "dense + glosses (no BM25)": IndexConfig(channels=(), dense=True),
     "BM25 words": IndexConfig(channels=("words",), dense=False),
     "+ char n-grams": IndexConfig(channels=("words", "chars"), dense=False),
     "+ pinyin": IndexConfig(channels=("words", "chars", "pinyin"), dense=False),
-    "full fusion (dense + all lexical)": IndexConfig(),
+    "full fusion without glosses": IndexConfig(gloss=False),
+    "full fusion (dense + glosses + all lexical)": IndexConfig(),
     "full fusion + answers indexed": IndexConfig(index_answers=True),
 }
 

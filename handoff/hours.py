@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from assistant.errors import ConfigError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,23 @@ class BusinessHours:
         """True when a shift opens on `day` (a working weekday that is not a holiday)."""
         return DAYS[day.weekday()] in self.days and day not in self.holidays
 
-    def describe(self) -> str:
-        """The daily window as `HH:MM-HH:MM`, as shown to users."""
+    def describe(self, locale: str = "") -> str:
+        """The window as shown to users: `HH:MM-HH:MM`, led by the working days when some days are off
+        (周一至周五 09:00-18:00 / Mon-Fri 09:00-18:00) or by 每天 / daily when none are."""
         close = self.close.strftime("%H:%M") if self.close else "24:00"
-        return f"{self.open.strftime('%H:%M')}-{close}"
+        window = f"{self.open.strftime('%H:%M')}-{close}"
+        if not locale:
+            return window
+        zh = locale.lower().startswith("zh")
+        names = _ZH_DAYS if zh else _EN_DAYS
+        worked = [i for i, day in enumerate(DAYS) if day in self.days]
+        if len(worked) == len(DAYS):
+            days = "每天" if zh else "daily"
+        elif worked == list(range(worked[0], worked[-1] + 1)) and len(worked) > 2:
+            days = f"{names[worked[0]]}至{names[worked[-1]]}" if zh else f"{names[worked[0]]}-{names[worked[-1]]}"
+        else:
+            days = ("、" if zh else ", ").join(names[i] for i in worked)
+        return f"{days} {window}"
 
     def _local(self, at: datetime | float) -> datetime:
         zone = ZoneInfo(self.timezone)

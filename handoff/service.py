@@ -135,7 +135,7 @@ class HandoffService:
         if kind == "live":
             text = texts.queued_text(conversation.locale, ticket.queue_position, ticket.eta_seconds)
         else:
-            text = texts.after_hours_text(conversation.locale, self.hours.describe())
+            text = texts.after_hours_text(conversation.locale, self.hours.describe(conversation.locale or "zh"))
         data = {
             "event": "handoff.created",
             "ticket_id": ticket.id,

@@ -11,6 +11,7 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant import text as _text
+from assistant.gloss import english_gloss
 from assistant.text import has_cjk, normalize, pinyin_tokens, words_cached
 from knowledge_base.pinyin import latin_pinyin_syllables, split_pinyin
 
@@ -187,6 +188,12 @@ def analyze(text: str) -> Analysis:
         pinyin.extend(pinyin_tokens(run))
     # interned: a large FAQ repeats the same few thousand tokens millions of times
     return Analysis(tuple(map(sys.intern, content)), tuple(map(sys.intern, chars)), tuple(map(sys.intern, pinyin)))
+
+
+@lru_cache(maxsize=100_000)
+def gloss(text: str) -> str:
+    """The English-gloss view of a text for the embedder (function words dropped); English text unchanged."""
+    return english_gloss(text, stopwords())
 
 
 @lru_cache(maxsize=50_000)

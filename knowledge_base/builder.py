@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from knowledge_base.calibration import context_probes, plain_probes, training_set
-from knowledge_base.features import context_feature_names, feature_names
+from knowledge_base.features import CONTEXT_VIEWS, context_feature_names, feature_names
 from knowledge_base.fusion import train_fusion
 from knowledge_base.indexes import IndexConfig, IndexSet, Progress, entry_documents
 from knowledge_base.knowledge import FusionModels, KnowledgeBase
@@ -45,7 +45,9 @@ def build_knowledge_base(
     plain = plain_probes(ix, rng)
     followups = context_probes(ix, plain, rng)
     plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(config))
-    context_model = train_fusion(training_set(ix, followups, embed, progress), context_feature_names(config))
+    context_model = train_fusion(
+        training_set(ix, followups, embed, progress), context_feature_names(config), views=CONTEXT_VIEWS
+    )
     manifest = Manifest(
         version=version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

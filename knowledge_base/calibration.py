@@ -10,10 +10,11 @@ from importlib import resources
 
 import numpy as np
 
-from assistant.embedding import normalize_rows
 from assistant.text import has_cjk
 from knowledge_base.analysis import QUESTION_WORDS, analyze
-from knowledge_base.features import score_candidates
+from knowledge_base.analysis import gloss as gloss_text
+from knowledge_base.expansion import word_gloss
+from knowledge_base.features import NO_VECTORS, QueryVectors, joint_vector, missing_words, score_candidates
 from knowledge_base.fusion import TrainingSet
 from knowledge_base.indexes import Embed, IndexSet, Progress, embed_texts
 from knowledge_base.perturb import perturb
@@ -170,20 +171,33 @@ def training_set(
     ix: IndexSet, probes: Sequence[Probe], embed: Embed | None, progress: Progress | None = None
 ) -> TrainingSet:
     """Run every probe through candidate generation and features; label the rows of the right entry."""
-    vectors: list[np.ndarray | None] = [None] * len(probes)
-    context_vectors: list[tuple[np.ndarray | None, np.ndarray | None]] = [(None, None)] * len(probes)
+    vectors: list[QueryVectors] = [NO_VECTORS] * len(probes)
+    context_vectors: list[tuple[QueryVectors, QueryVectors]] = [(NO_VECTORS, NO_VECTORS)] * len(probes)
     if embed is not None and ix.config.dense:
         # the same vectors search uses: contexts are FAQ questions (stored vectors), context + query is the
         # normalised sum of the two
-        matrix = embed_texts(embed, [p.query for p in probes], progress, "embedding calibration queries")
-        vectors = list(matrix)
+        queries = [p.query for p in probes]
+        glossed = ix.gloss is not None
+        gloss_texts = [gloss_text(q) for q in queries] if glossed else []
+        new_words = missing_words(ix, queries + [p.context for p in probes if p.context is not None])
+        everything = queries + gloss_texts + [word_gloss(w) for w in new_words]
+        matrix = embed_texts(embed, everything, progress, "embedding calibration queries")
+        gloss_matrix = matrix[len(queries) : len(queries) + len(gloss_texts)] if glossed else None
+        words = dict(zip(new_words, matrix[len(queries) + len(gloss_texts) :], strict=True))
+        vectors = [
+            QueryVectors(matrix[i], gloss_matrix[i] if gloss_matrix is not None else None, words)
+            for i in range(len(probes))
+        ]
         contexts = [p.context for p in probes if p.context is not None]
         stored = ix.vectors_for(contexts, embed)
+        stored_gloss = ix.vectors_for(contexts, embed, glossed=True)
         by_text = dict(zip(contexts, stored, strict=True)) if stored is not None else {}
+        gloss_by_text = dict(zip(contexts, stored_gloss, strict=True)) if stored_gloss is not None else {}
         for index, probe in enumerate(probes):
             if probe.context is not None:
-                alone = by_text[probe.context]
-                joint = normalize_rows((matrix[index] + alone)[None, :])[0]
+                alone = QueryVectors(by_text[probe.context], gloss_by_text.get(probe.context), words)
+                own = vectors[index]
+                joint = QueryVectors(joint_vector(own.text, alone.text), joint_vector(own.gloss, alone.gloss), words)
                 context_vectors[index] = (joint, alone)
     advance = progress("calibrating", len(probes)) if progress is not None else None
     rows: list[np.ndarray] = []

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.embedding import normalize_rows
 from assistant.text import cjk_ratio, normalize
 from knowledge_base.analysis import analyze, general_idf
+from knowledge_base.expansion import SOFT_CHANNEL
 from knowledge_base.indexes import ANSWER_POS, IndexConfig, IndexSet
-from knowledge_base.sparse_index import QueryTerms, SparseHits
+from knowledge_base.sparse_index import Bm25SparseIndex, QueryTerms, SparseHits
+from knowledge_base.vector_index import FaissVectorIndex
 
 N_DENSE = 20  # documents taken from the dense index per query
 N_SPARSE = 12  # documents taken from each lexical channel per query
@@ -18,10 +21,17 @@ N_SPARSE = 12  # documents taken from each lexical channel per query
 _QUERY = ("q_len", "q_cjk", "q_oov", "q_oov_chars", "q_known")
 _ENTRY = ("same_lang",)
 _DENSE = ("d_cos", "d_gap", "d_top", "d_cos_zh")
+_GLOSS = ("g_cos", "g_gap", "g_top")
 _CHANNEL = ("rel", "qcov", "ucov", "dcov", "f1", "gap")
 _LEXICAL = ("lex_max", "lex_gap")
 _ANSWER_DENSE = ("a_cos",)
 _ANSWER_LEX = ("a_qcov",)
+
+
+def lexical_channels(config: IndexConfig) -> tuple[str, ...]:
+    """The BM25 channels, plus the expanded-words channel when glosses are on."""
+    soft = (SOFT_CHANNEL,) if config.glossed and "words" in config.channels else ()
+    return config.channels + soft
 
 
 def feature_names(config: IndexConfig) -> tuple[str, ...]:
@@ -29,7 +39,9 @@ def feature_names(config: IndexConfig) -> tuple[str, ...]:
     names = list(_QUERY) + list(_ENTRY)
     if config.dense:
         names.extend(_DENSE)
-    for channel in config.channels:
+    if config.glossed:
+        names.extend(_GLOSS)
+    for channel in lexical_channels(config):
         names.extend(f"{channel}_{f}" for f in _CHANNEL)
     if config.channels:
         names.extend(_LEXICAL)
@@ -42,24 +54,71 @@ def feature_names(config: IndexConfig) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class QueryVectors:
+    """Embeddings of one query: of the text itself and of its English gloss (None when not used)."""
+
+    text: np.ndarray | None = None
+    gloss: np.ndarray | None = None
+    words: Mapping[str, np.ndarray] = field(default_factory=dict)  # query words the FAQ's word table lacks
+
+
+NO_VECTORS = QueryVectors()
+
+
+def joint_vector(query: np.ndarray | None, context: np.ndarray | None) -> np.ndarray | None:
+    """The vector of context + query: the normalised sum of the two (no model call)."""
+    if query is None or context is None:
+        return None
+    joint: np.ndarray = normalize_rows((query + context)[None, :])[0]
+    return joint
+
+
+@dataclass(frozen=True)
 class QueryView:
-    """One query text seen by every channel: its vector, tokens, BM25 scores and dense hits."""
+    """One query text seen by every channel: its vectors, tokens, BM25 scores and dense hits."""
 
     text: str
-    vector: np.ndarray | None
+    vectors: QueryVectors
     terms: Mapping[str, QueryTerms]
     scores: Mapping[str, SparseHits]
     dense_ids: np.ndarray
+    gloss_ids: np.ndarray
     query_features: tuple[float, ...]
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        """The embedding of the text itself."""
+        return self.vectors.text
+
+
+def _nearest(index: FaissVectorIndex | None, vector: np.ndarray | None, exclude: np.ndarray | None) -> np.ndarray:
+    if index is None or vector is None or not index.size:
+        return np.zeros(0, dtype=np.int64)
+    _, found = index.search(vector[None, :], N_DENSE, exclude=exclude)
+    ids: np.ndarray = found[0]
+    return ids
+
+
+def missing_words(ix: IndexSet, texts: Sequence[str]) -> list[str]:
+    """Content words of the texts that the FAQ's word table lacks (they need embedding for expansion)."""
+    if ix.word_vectors is None:
+        return []
+    return ix.word_vectors.missing(w for t in texts for w in analyze(t).words)
+
+
+def _sparse(ix: IndexSet, channel: str) -> Bm25SparseIndex:
+    """The index a channel searches: the expanded-words channel searches the words index."""
+    return ix.sparse["words" if channel == SOFT_CHANNEL else channel]
 
 
 def make_view(
     ix: IndexSet,
     text: str,
-    vector: np.ndarray | None,
+    vectors: QueryVectors,
     exclude: np.ndarray | None = None,
     dense_ids: np.ndarray | None = None,
     candidates: bool = True,
+    gloss_ids: np.ndarray | None = None,
 ) -> QueryView:
     """Score a query against every channel; `exclude` hides documents (leave-one-out calibration).
 
@@ -67,16 +126,17 @@ def make_view(
     """
     analysis = analyze(text)
     terms = {name: index.encode(analysis.channel(name)) for name, index in ix.sparse.items()}
+    if ix.word_vectors is not None and "words" in ix.sparse:
+        expanded = ix.word_vectors.expand(list(dict.fromkeys(analysis.words)), vectors.words)
+        terms[SOFT_CHANNEL] = ix.sparse["words"].encode_weighted(expanded)
     scores: dict[str, SparseHits] = {}
-    for name, index in ix.sparse.items() if candidates else ():
-        scores[name] = index.search(terms[name], N_SPARSE, exclude)
-    if dense_ids is None and not candidates:
-        dense_ids = np.zeros(0, dtype=np.int64)
+    for name in terms if candidates else ():
+        scores[name] = _sparse(ix, name).search(terms[name], N_SPARSE, exclude)
+    none = np.zeros(0, dtype=np.int64)
     if dense_ids is None:
-        dense_ids = np.zeros(0, dtype=np.int64)
-        if ix.dense is not None and vector is not None and ix.dense.size:
-            _, found = ix.dense.search(vector[None, :], N_DENSE, exclude=exclude)
-            dense_ids = found[0]
+        dense_ids = _nearest(ix.dense, vectors.text, exclude) if candidates else none
+    if gloss_ids is None:
+        gloss_ids = _nearest(ix.gloss, vectors.gloss, exclude) if candidates else none
     norm = normalize(text)
     words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
     vocab = ix.sparse.get("words")
@@ -95,7 +155,7 @@ def make_view(
         unknown_chars / len(chars) if chars else 0.0,
         float(np.log1p(len(words) - len(unknown))),
     )
-    return QueryView(text, vector, terms, scores, dense_ids[dense_ids >= 0], query_features)
+    return QueryView(text, vectors, terms, scores, dense_ids[dense_ids >= 0], gloss_ids[gloss_ids >= 0], query_features)
 
 
 def candidate_slots(ix: IndexSet, views: Sequence[QueryView]) -> np.ndarray:
@@ -103,6 +163,7 @@ def candidate_slots(ix: IndexSet, views: Sequence[QueryView]) -> np.ndarray:
     docs: list[np.ndarray] = []
     for view in views:
         docs.append(view.dense_ids)
+        docs.append(view.gloss_ids)
         docs.extend(hits.docs for hits in view.scores.values())
     if not docs:
         return np.zeros(0, dtype=np.int64)
@@ -198,11 +259,22 @@ def candidate_features(
             top[int(np.argmax(d_cos))] = 1.0
         columns += [d_cos, _gap(d_cos), top, d_cos * view.query_features[1]]
         match += cos
-    lex_f1 = np.zeros((max(len(ix.config.channels), 1), n))
+    if ix.config.glossed:
+        gcos = np.zeros(len(docs))
+        if ix.gloss is not None and view.vectors.gloss is not None and len(docs):
+            gcos = ix.gloss.vectors(docs) @ view.vectors.gloss
+        g_cos = g.max(gcos, g.question)
+        g_top = np.zeros(n)
+        if n:
+            g_top[int(np.argmax(g_cos))] = 1.0
+        columns += [g_cos, _gap(g_cos), g_top]
+        match += gcos
+    channels = lexical_channels(ix.config)
+    lex_f1 = np.zeros((max(len(channels), 1), n))
     answer_qcov = np.zeros(len(docs))
     answer_channel = "words" if "words" in ix.config.channels else next(iter(ix.config.channels), "")
-    for c, name in enumerate(ix.config.channels):
-        index, terms = ix.sparse[name], view.terms[name]
+    for c, name in enumerate(channels):
+        index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = index.match(terms, docs)
         matched = terms.idf @ present
         has_terms = terms.idf_sum > 0
@@ -234,6 +306,9 @@ def candidate_features(
     return CandidateFeatures(slots, matrix.astype(np.float32), best_doc, prior)
 
 
+CONTEXT_VIEWS = 3  # a follow-up row: the query's features, those of context + query, those of the context
+
+
 def context_feature_names(config: IndexConfig) -> tuple[str, ...]:
     """Columns with a context: the query's, `x_` of context + query, `c_` of the context alone."""
     names = feature_names(config)
@@ -243,19 +318,20 @@ def context_feature_names(config: IndexConfig) -> tuple[str, ...]:
 def score_candidates(
     ix: IndexSet,
     text: str,
-    vector: np.ndarray | None,
+    vectors: QueryVectors,
     *,
     context: str | None = None,
-    context_vectors: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    context_vectors: tuple[QueryVectors, QueryVectors] = (NO_VECTORS, NO_VECTORS),
     exclude: np.ndarray | None = None,
     dense_ids: np.ndarray | None = None,
+    gloss_ids: np.ndarray | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
     `context_vectors` are the embeddings of `context + " " + text` and of `context`.
     """
-    plain = make_view(ix, text, vector, exclude, dense_ids)
+    plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids)
     if context is None:
         return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
     combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude)

@@ -69,15 +69,45 @@ class FusionModel:
         )
 
 
-def _fit(matrix: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression
+def monotone(name: str) -> bool:
+    """Whether a feature is evidence for the candidate (a similarity, coverage or margin of it), whose weight
+    must not be negative: more evidence never lowers a score. Query-level features and the context-alone
+    view (c_) may weigh either way, as may the dense x Chinese interaction."""
+    base = name.removeprefix("x_")
+    return not (name.startswith("c_") or base.startswith("q_") or base in ("same_lang", "d_cos_zh"))
+
+
+def _fit(
+    matrix: np.ndarray, labels: np.ndarray, regularisation: float, features: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """L2-regularised logistic regression on standardised features, evidence weights bounded at zero.
+
+    Without the bound, correlated evidence features (pinyin and character coverage) take opposite signs, and
+    an exact match, whose features all sit at their maximum, would score lower than a near paraphrase.
+    """
+    from scipy.optimize import minimize
 
     mean = matrix.mean(axis=0)
     scale = matrix.std(axis=0)
     scale[scale < 1e-6] = 1.0
-    model = LogisticRegression(C=REGULARISATION, max_iter=2000)
-    model.fit((matrix - mean) / scale, labels.astype(int))
-    return mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0])
+    x = (matrix - mean) / scale
+    y = labels.astype(np.float64)
+    weight = np.full(len(y), 1.0 / len(y))  # the mean log-loss; with `penalty` the objective of sklearn's C
+    penalty = 1.0 / (2.0 * regularisation * len(y))
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        z = x @ w + b
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        nll = -np.sum(weight * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)))
+        residual = weight * (p - y)
+        grad = np.r_[x.T @ residual + 2 * penalty * w, residual.sum()]
+        return float(nll + penalty * w @ w), grad
+
+    bounds = [(0.0, None) if monotone(f) else (None, None) for f in features] + [(None, None)]
+    start = np.zeros(x.shape[1] + 1)
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
 
 
 def top_per_probe(probs: np.ndarray, data: TrainingSet, n_probes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +158,14 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     return best_t, metrics
 
 
-def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS) -> FusionModel:
-    """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry)."""
+def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1) -> FusionModel:
+    """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
+
+    `views` is how many views of the same features a row concatenates (the follow-up model has three: the
+    query, context + query, the context alone): the regularisation grows with it, so the three copies of
+    each feature share one feature's budget instead of tripling the model's freedom on fewer probes.
+    """
+    regularisation = REGULARISATION / views
     n_probes = len(data.groups)
     fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
@@ -139,10 +175,10 @@ def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLD
         train, test = row_fold != fold, row_fold == fold
         if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train])
+        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
         z = ((data.matrix[test] - mean) / scale) @ coef + intercept
         oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     top_p, top_ok = top_per_probe(oof, data, n_probes)
     threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    mean, scale, coef, intercept = _fit(data.matrix, data.labels)
+    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
     return FusionModel(features, mean, scale, coef, intercept, threshold, metrics)

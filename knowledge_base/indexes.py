@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from knowledge_base.analysis import CHANNELS, analyze
+from knowledge_base.analysis import gloss as gloss_text
+from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.models import FaqEntry
 from knowledge_base.sparse_index import Bm25SparseIndex
 from knowledge_base.vector_index import FaissVectorIndex
@@ -28,15 +30,29 @@ class IndexConfig:
     channels: tuple[str, ...] = CHANNELS
     dense: bool = True
     index_answers: bool = False
+    # a second dense index over English dictionary glosses of the texts (see assistant.gloss)
+    gloss: bool = True
+
+    @property
+    def glossed(self) -> bool:
+        """Whether the gloss dense index is in use (it needs the embedder, like the dense index)."""
+        return self.dense and self.gloss
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"channels": list(self.channels), "dense": self.dense, "index_answers": self.index_answers}
+        return {
+            "channels": list(self.channels),
+            "dense": self.dense,
+            "index_answers": self.index_answers,
+            "gloss": self.gloss,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
-        """Inverse of `to_json`."""
-        return cls(tuple(data["channels"]), bool(data["dense"]), bool(data["index_answers"]))
+        """Inverse of `to_json` (snapshots written before glosses existed have none)."""
+        return cls(
+            tuple(data["channels"]), bool(data["dense"]), bool(data["index_answers"]), bool(data.get("gloss", False))
+        )
 
 
 def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
@@ -61,14 +77,18 @@ class IndexSet:
     dense: FaissVectorIndex | None
     sparse: Mapping[str, Bm25SparseIndex]
     slot_of: Mapping[str, int] = field(default_factory=dict)
+    gloss: FaissVectorIndex | None = None  # vectors of the documents' English glosses, same document ids
+    word_vectors: WordVectors | None = None  # gloss vectors of the content words (query expansion)
 
     @classmethod
     def empty(cls, config: IndexConfig, dimension: int, expected_docs: int = 0) -> IndexSet:
         """An index set with no entries; HNSW is chosen when `expected_docs` is large."""
         dense = FaissVectorIndex.create(dimension, expected_docs) if config.dense else None
+        glossed = FaissVectorIndex.create(dimension, expected_docs) if config.glossed else None
         sparse = {name: Bm25SparseIndex.build([]) for name in config.channels}
         no_ints = np.zeros(0, dtype=np.int64)
-        return cls(config, dimension, (), no_ints, no_ints, no_ints, no_ints, dense, sparse, {})
+        words = empty_word_vectors(dimension) if config.glossed and "words" in config.channels else None
+        return cls(config, dimension, (), no_ints, no_ints, no_ints, no_ints, dense, sparse, {}, glossed, words)
 
     @property
     def live_entries(self) -> list[FaqEntry]:
@@ -107,12 +127,21 @@ class IndexSet:
                 new_slot.append(first_slot + offset)
                 new_pos.append(pos)
         doc_ids = np.arange(first_doc, first_doc + len(texts), dtype=np.int64)
-        dense = base.dense
+        dense, glossed, word_vectors = base.dense, base.gloss, base.word_vectors
+        analyses = [analyze(t) for t in texts]
         if dense is not None:
             if embed is None:
                 raise ValueError("this knowledge base has a dense index: an embedder is required")
-            dense = dense.with_vectors(doc_ids, embed_texts(embed, texts, progress, "embedding FAQ"))
-        analyses = [analyze(t) for t in texts]
+            # English texts gloss to themselves: embed_texts embeds each distinct text once
+            gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
+            new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors else []
+            everything = texts + gloss_texts + [word_gloss(w) for w in new_words]
+            vectors = embed_texts(embed, everything, progress, "embedding FAQ")
+            dense = dense.with_vectors(doc_ids, vectors[: len(texts)])
+            if glossed is not None:
+                glossed = glossed.with_vectors(doc_ids, vectors[len(texts) : 2 * len(texts)])
+            if word_vectors is not None:
+                word_vectors = word_vectors.with_vectors(new_words, vectors[len(texts) + len(gloss_texts) :])
         sparse = {
             name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
             for name, index in base.sparse.items()
@@ -129,6 +158,8 @@ class IndexSet:
             dense=dense,
             sparse=sparse,
             slot_of=slot_of,
+            gloss=glossed,
+            word_vectors=word_vectors,
         )
 
     def remove(self, ids: Iterable[str]) -> IndexSet:
@@ -152,6 +183,7 @@ class IndexSet:
             dense=self.dense.without(doc_ids) if self.dense is not None else None,
             sparse={name: index.without_docs(doc_ids) for name, index in self.sparse.items()},
             slot_of=slot_of,
+            gloss=self.gloss.without(doc_ids) if self.gloss is not None else None,
         )
 
     @cached_property
@@ -167,20 +199,21 @@ class IndexSet:
             out.setdefault(self.doc_text(int(doc)), int(doc))
         return out
 
-    def vectors_for(self, texts: Sequence[str], embed: Embed | None) -> np.ndarray | None:
-        """Vectors of texts: stored ones for FAQ questions, embedded (one call) for the rest."""
-        if self.dense is None:
+    def vectors_for(self, texts: Sequence[str], embed: Embed | None, glossed: bool = False) -> np.ndarray | None:
+        """Vectors of texts (or of their glosses): stored ones for FAQ questions, embedded (one call) for the rest."""
+        index = self.gloss if glossed else self.dense
+        if index is None:
             return None
         known = self.question_docs
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         missing = [i for i, t in enumerate(texts) if t not in known]
         stored = [i for i, t in enumerate(texts) if t in known]
         if stored:
-            out[stored] = self.dense.vectors(np.asarray([known[texts[i]] for i in stored]))
+            out[stored] = index.vectors(np.asarray([known[texts[i]] for i in stored]))
         if missing:
             if embed is None:
                 return None
-            out[missing] = embed([texts[i] for i in missing])
+            out[missing] = embed([gloss_text(texts[i]) if glossed else texts[i] for i in missing])
         return out
 
     def docs_of(self, slot: int) -> np.ndarray:

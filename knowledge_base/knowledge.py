@@ -8,13 +8,24 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.embedding import Embedder, normalize_rows
+from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
-from knowledge_base.features import N_DENSE, CandidateFeatures, score_candidates
+from knowledge_base.analysis import gloss as gloss_text
+from knowledge_base.expansion import word_gloss
+from knowledge_base.features import (
+    N_DENSE,
+    NO_VECTORS,
+    CandidateFeatures,
+    QueryVectors,
+    joint_vector,
+    missing_words,
+    score_candidates,
+)
 from knowledge_base.fusion import FusionModel
 from knowledge_base.indexes import IndexSet
 from knowledge_base.manifest import Manifest
 from knowledge_base.models import FaqEntry, Hit, SearchResult
+from knowledge_base.vector_index import FaissVectorIndex
 
 MAX_QUERY_CHARS = 1_000
 
@@ -117,11 +128,9 @@ class KnowledgeBase:
             raise InvalidInput("top_k must be at least 1")
         texts = [q[:MAX_QUERY_CHARS] for q in queries]
         contexts = [c[:MAX_QUERY_CHARS] if c and c.strip() else None for c in contexts]
-        plain_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors)
-        dense_ids: list[np.ndarray | None] = [None] * len(texts)
-        if ix.dense is not None and plain_vectors is not None and ix.dense.size:
-            _, found = ix.dense.search(plain_vectors, N_DENSE)
-            dense_ids = list(found)
+        query_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors)
+        dense_ids = self._nearest(ix.dense, [v.text for v in query_vectors])
+        gloss_ids = self._nearest(ix.gloss, [v.gloss for v in query_vectors])
         results = []
         for i, text in enumerate(texts):
             if not text.strip() or not ix.slot_of:
@@ -131,13 +140,26 @@ class KnowledgeBase:
             found_features = score_candidates(
                 ix,
                 text,
-                None if plain_vectors is None else plain_vectors[i],
+                query_vectors[i],
                 context=contexts[i],
                 context_vectors=context_vectors[i],
                 dense_ids=dense_ids[i],
+                gloss_ids=gloss_ids[i],
             )
             results.append(self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k))
         return results
+
+    def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
+        """The vectors `search` uses for standalone queries (for evaluation tools scoring candidates directly)."""
+        return self._vectors(self._indexes, texts, [None] * len(texts), None)[0]
+
+    @staticmethod
+    def _nearest(index: FaissVectorIndex | None, vectors: list[np.ndarray | None]) -> list[np.ndarray | None]:
+        """Dense candidates of every query in one FAISS call (None: let the features search alone)."""
+        if index is None or not index.size or not vectors or any(v is None for v in vectors):
+            return [None] * len(vectors)
+        _, found = index.search(np.vstack([v for v in vectors if v is not None]), N_DENSE)
+        return list(found)
 
     def _vectors(
         self,
@@ -145,36 +167,54 @@ class KnowledgeBase:
         texts: Sequence[str],
         contexts: Sequence[str | None],
         vectors: np.ndarray | None,
-    ) -> tuple[np.ndarray | None, list[tuple[np.ndarray | None, np.ndarray | None]]]:
-        """Query vectors (given or embedded) and, per query with a context, (context + query, context).
+    ) -> tuple[list[QueryVectors], list[tuple[QueryVectors, QueryVectors]]]:
+        """Query vectors (text given or embedded, and gloss) and, per query with a context, those of
+        (context + query, context).
 
-        A context that is an FAQ question (the dialogue passes the last answered one) reuses its stored
-        vector, and the context + query vector is the normalised sum of the two: no extra model call.
+        Everything missing is embedded in one model call. A context that is an FAQ question (the dialogue
+        passes the last answered one) reuses its stored vectors, and the context + query vector is the
+        normalised sum of the two: no extra model call.
         """
-        none: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        none = (NO_VECTORS, NO_VECTORS)
         if not ix.config.dense or self._embedder is None:
-            return None, [none] * len(texts)
+            return [NO_VECTORS] * len(texts), [none] * len(texts)
+        glossed = ix.gloss is not None
         followups = [(i, c) for i, c in enumerate(contexts) if c is not None]
         unknown = [c for _, c in followups if c not in ix.question_docs]
-        pending = ([] if vectors is not None else list(texts)) + unknown
-        embedded = self._embedder.embed(pending) if pending else np.zeros((0, ix.dimension), np.float32)
+        pending = [] if vectors is not None else list(texts)
+        pending += unknown
+        if glossed:
+            pending += [gloss_text(t) for t in [*texts, *unknown]]
+        new_words = missing_words(ix, [*texts, *(c for _, c in followups)])
+        pending += [word_gloss(w) for w in new_words]
+        unique = list(dict.fromkeys(pending))
+        embedded = self._embedder.embed(unique) if unique else np.zeros((0, ix.dimension), np.float32)
+        by_text = dict(zip(unique, embedded, strict=True))
+        words = {w: by_text[word_gloss(w)] for w in new_words}
         if vectors is not None:
             plain = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
             if plain.shape[1] != ix.dimension:
                 raise InvalidInput(f"query vectors must have {ix.dimension} dimensions, got {plain.shape[1]}")
         else:
-            plain = embedded[: len(texts)]
-        fresh = dict(zip(unknown, embedded[len(embedded) - len(unknown) :], strict=True))
+            plain = np.vstack([by_text[t] for t in texts]) if texts else np.zeros((0, ix.dimension), np.float32)
+        query_vectors = [
+            QueryVectors(plain[i], by_text[gloss_text(t)] if glossed else None, words) for i, t in enumerate(texts)
+        ]
         context_vectors = [none] * len(texts)
         for i, context in followups:
-            context_vector = fresh.get(context)
-            if context_vector is None:
-                stored = ix.vectors_for([context], None)
-                assert stored is not None
-                context_vector = stored[0]
-            joint = normalize_rows((plain[i] + context_vector)[None, :])[0]
-            context_vectors[i] = (joint, context_vector)
-        return plain, context_vectors
+            alone = self._context_vectors(ix, context, by_text)
+            own = query_vectors[i]
+            joint = QueryVectors(joint_vector(own.text, alone.text), joint_vector(own.gloss, alone.gloss), words)
+            context_vectors[i] = (joint, QueryVectors(alone.text, alone.gloss, words))
+        return query_vectors, context_vectors
+
+    @staticmethod
+    def _context_vectors(ix: IndexSet, context: str, fresh: dict[str, np.ndarray]) -> QueryVectors:
+        if context in fresh:
+            return QueryVectors(fresh[context], fresh.get(gloss_text(context)))
+        text = ix.vectors_for([context], None)
+        glossed = ix.vectors_for([context], None, glossed=True)
+        return QueryVectors(text[0] if text is not None else None, glossed[0] if glossed is not None else None)
 
     def _rank(self, ix: IndexSet, query: str, found: CandidateFeatures, with_context: bool, top_k: int) -> SearchResult:
         model = self._models.context if with_context else self._models.plain

@@ -11,6 +11,7 @@ import numpy as np
 
 from assistant.embedding import Embedder
 from assistant.errors import ConfigError
+from knowledge_base.expansion import WordVectors
 from knowledge_base.fusion import FusionModel
 from knowledge_base.indexes import IndexSet
 from knowledge_base.knowledge import FusionModels, KnowledgeBase
@@ -50,6 +51,10 @@ def write_snapshot(kb: KnowledgeBase, directory: Path, manifest: Manifest) -> No
     )
     if ix.dense is not None:
         ix.dense.save(directory / "dense.faiss")
+    if ix.gloss is not None:
+        ix.gloss.save(directory / "gloss.faiss")
+    if ix.word_vectors is not None:
+        ix.word_vectors.save(directory / "word_vectors")
     for name, index in ix.sparse.items():
         index.save(directory / f"sparse_{name}")
     models = {"plain": kb.models.plain.to_json(), "context": kb.models.context.to_json()}
@@ -88,6 +93,9 @@ def read_snapshot(directory: Path, embedder: Embedder | None) -> KnowledgeBase:
     with np.load(directory / "docs.npz") as docs:
         tables = {name: docs[name].astype(np.int64) for name in docs.files}
     dense = FaissVectorIndex.load(directory / "dense.faiss") if config.dense else None
+    glossed = FaissVectorIndex.load(directory / "gloss.faiss") if config.glossed else None
+    words_file = directory / "word_vectors.json"
+    word_vectors = WordVectors.load(directory / "word_vectors") if words_file.exists() else None
     sparse = {name: Bm25SparseIndex.load(directory / f"sparse_{name}") for name in config.channels}
     slot_of = {e.id: i for i, e in enumerate(entries) if e is not None}
     ix = IndexSet(
@@ -101,6 +109,8 @@ def read_snapshot(directory: Path, embedder: Embedder | None) -> KnowledgeBase:
         dense=dense,
         sparse=sparse,
         slot_of=slot_of,
+        gloss=glossed,
+        word_vectors=word_vectors,
     )
     models = json.loads((directory / "fusion.json").read_text(encoding="utf-8"))
     fusion = FusionModels(FusionModel.from_json(models["plain"]), FusionModel.from_json(models["context"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -124,6 +124,13 @@ class Bm25SparseIndex:
 
     def __contains__(self, token: str) -> bool:
         return token in self._vocab
+
+    def encode_weighted(self, weights: Mapping[str, float]) -> QueryTerms:
+        """Known tokens with their IDF scaled by a weight in (0, 1] (expanded query terms count partly)."""
+        known = [(self._vocab[t], w) for t, w in weights.items() if t in self._vocab]
+        ids = np.asarray([i for i, _ in known], dtype=np.int64)
+        scale = np.asarray([w for _, w in known], dtype=np.float32)
+        return QueryTerms(ids, self._idf[ids] * scale, len(weights) - len(known))
 
     def encode(self, tokens: Sequence[str]) -> QueryTerms:
         """Distinct known token ids of a query (repeats in a short query carry no extra meaning)."""

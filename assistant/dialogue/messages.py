@@ -12,7 +12,7 @@ MESSAGES: dict[str, LocalizedText] = {
         "Sorry, I can't answer that reliably. You could rephrase the question, or talk to a person.",
     ),
     "fallback_offline": _T(
-        "抱歉，这个问题我暂时无法准确回答。您可以换个说法再问一次；人工客服服务时间为每天 {hours}，也可以转人工留言。",
+        "抱歉，这个问题我暂时无法准确回答。您可以换个说法再问一次；人工客服服务时间为 {hours}，也可以转人工留言。",
         "Sorry, I can't answer that reliably. You could rephrase the question; our team is online {hours}"
         " and you can leave them a message.",
     ),
@@ -35,7 +35,7 @@ MESSAGES: dict[str, LocalizedText] = {
         "To make sure this is handled correctly, I'm connecting you with a person.",
     ),
     "handoff.offline": _T(
-        "当前不在人工服务时间（每天 {hours}），请留下您的问题，客服上线后会尽快回复您。",
+        "当前不在人工服务时间（{hours}），请留下您的问题，客服上线后会尽快回复您。",
         "Our team is offline right now (hours: {hours}). Please leave a message and we'll reply as soon as we're back.",
     ),
     "disambiguation": _T("您是想问：", "Did you mean:"),

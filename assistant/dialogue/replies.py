@@ -171,7 +171,7 @@ class Replies:
         if t.agents_available:
             text = message("fallback", t.locale)
         else:
-            text = message("fallback_offline", t.locale, hours=self._policy.business_hours.describe())
+            text = message("fallback_offline", t.locale, hours=self._policy.business_hours.describe(t.locale))
         replies = (QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),)
         state = replace(t.state, pending=None, consecutive_fallbacks=t.state.consecutive_fallbacks + 1)
         return self.decision(t, "fallback", text, quick_replies=replies), state
@@ -181,7 +181,7 @@ class Replies:
         text = message(f"handoff.{reason}", t.locale)
         if not t.agents_available:
             separator = " " if t.locale == "en" else ""
-            hours = self._policy.business_hours.describe()
+            hours = self._policy.business_hours.describe(t.locale)
             text = f"{text}{separator}{message('handoff.offline', t.locale, hours=hours)}"
         state = replace(t.state, pending=None, consecutive_fallbacks=0, handed_off=True, handoff_reason=reason)
         return self.decision(t, "handoff", text, handoff_reason=reason), state

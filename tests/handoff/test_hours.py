@@ -93,6 +93,11 @@ def test_an_overnight_shift_belongs_to_the_day_it_opens() -> None:
 def test_the_window_reads_as_users_see_it() -> None:
     assert BusinessHours().describe() == "09:00-22:00"
     assert BusinessHours(open=time(0, 0), close=None).describe() == "00:00-24:00"
+    assert BusinessHours().describe("zh-CN") == "每天 09:00-22:00"
+    weekdays = BusinessHours(days=("mon", "tue", "wed", "thu", "fri"), close=time(18, 0))
+    assert weekdays.describe("zh-CN") == "周一至周五 09:00-18:00"
+    assert weekdays.describe("en") == "Mon-Fri 09:00-18:00"
+    assert BusinessHours(days=("sat", "sun")).describe("en") == "Sat, Sun 09:00-22:00"
     assert BusinessHours(timezone="UTC", open=time(0, 0), close=None).is_open(utc(2025, 1, 6, 23, 59, 59))
 
 

@@ -52,7 +52,7 @@ def test_english_and_after_hours_texts(world: World) -> None:
     ticket = world.escalate(night, available=False)
     assert ticket.kind == "message"
     text = world.repo.messages(night.id)[-1].text
-    assert text == "现在是非工作时间（09:00-22:00），您可以直接留言，顾问上班后会在这里回复您。"
+    assert text == "现在是非工作时间（每天 09:00-22:00），您可以直接留言，顾问上班后会在这里回复您。"
     assert world.repo.require(night.id).mode == "queued"
 
 

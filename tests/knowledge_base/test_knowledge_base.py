@@ -9,6 +9,8 @@ import pytest
 
 from assistant.embedding import HashingEmbedder
 from knowledge_base import FaqEntry, KnowledgeBase, build_knowledge_base
+from knowledge_base.analysis import analyze, gloss
+from knowledge_base.expansion import word_gloss
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -51,10 +53,18 @@ def test_get_and_entries(kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries
     assert [e.id for e in base.entries] == [e.id for e in faq_entries]
 
 
-def test_add_embeds_only_the_new_texts_and_is_searchable(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+def test_add_embeds_only_the_new_texts_and_is_searchable(
+    kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries: list[FaqEntry]
+) -> None:
     base, embedder = kb
+    table = base.indexes.word_vectors
+    assert table is not None
+    new_words = table.missing(w for q in NEW.all_questions for w in analyze(q).words)
     base.add([NEW])
-    assert sorted(embedder.texts) == sorted(["可以把课程送给朋友吗？", "买课送人"])
+    # the new texts, their English glosses, and the glosses of words the FAQ did not have yet: nothing else
+    expected = {*NEW.all_questions, *(gloss(q) for q in NEW.all_questions), *(word_gloss(w) for w in new_words)}
+    assert set(embedder.texts) == expected
+    assert not {q for e in faq_entries for q in e.all_questions} & set(embedder.texts)
     assert base.get("gift") == NEW
     assert base.search("可以把课程送给朋友吗").hits[0].id == "gift"
     assert base.manifest.entry_count == 15
@@ -69,7 +79,9 @@ def test_remove_takes_the_entry_out_of_every_index(kb: tuple[KnowledgeBase, Coun
     assert "invoice" not in [h.id for h in base.search("怎么开发票？", top_k=20).hits]
     assert base.remove(["invoice"]) == 0
     assert base.manifest.entry_count == 13
-    assert embedder.texts == ["怎么开发票？", "怎么开发票？"]  # queries only, no re-embedding of the FAQ
+    # queries (the text, its gloss, glosses of its words) only: no FAQ text is embedded again
+    assert "怎么开发票？" in embedder.texts
+    assert not {q for e in base.entries for q in e.all_questions} & set(embedder.texts)
 
 
 def test_add_with_an_existing_id_replaces_the_entry(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:

@@ -1,0 +1,91 @@
+"""Query expansion by meaning: a query word also matches FAQ words whose English glosses embed nearby.
+
+Users rarely type the FAQ's words (把钱要回来 for 退款, 好处 for 权益). Each content word of the FAQ gets one vector:
+the embedding of its dictionary gloss (assistant.gloss). A query word then brings in the FAQ words within
+`MIN_SIMILARITY`, weighted by similarity, as extra BM25 terms of a "soft" channel over the words index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.embedding import normalize_rows
+from knowledge_base.analysis import gloss
+
+SOFT_CHANNEL = "soft"
+MIN_SIMILARITY = 0.6  # below this, glosses of unrelated words still look alike (measured on the dev sets)
+PER_WORD = 3  # FAQ words brought in per query word
+
+
+def word_gloss(word: str) -> str:
+    """The text embedded for one word: its gloss, or the word itself when the dictionary has nothing."""
+    return gloss(word) or word
+
+
+@dataclass(frozen=True)
+class WordVectors:
+    """One normalised gloss vector per FAQ content word."""
+
+    words: tuple[str, ...]
+    matrix: np.ndarray  # (len(words), dimension), float32, L2-normalised
+    row: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, words: Sequence[str], matrix: np.ndarray) -> WordVectors:
+        """Vectors for `words` (rows of `matrix`)."""
+        return cls(tuple(words), matrix.astype(np.float32), {w: i for i, w in enumerate(words)})
+
+    def missing(self, words: Iterable[str]) -> list[str]:
+        """The distinct words that have no vector yet."""
+        return [w for w in dict.fromkeys(words) if w not in self.row]
+
+    def with_vectors(self, words: Sequence[str], vectors: np.ndarray) -> WordVectors:
+        """A new table with these words added (already known words are skipped)."""
+        fresh = [i for i, w in enumerate(words) if w not in self.row]
+        if not fresh:
+            return self
+        added = normalize_rows(np.asarray(vectors, dtype=np.float32)[fresh])
+        matrix = np.vstack([self.matrix, added]) if len(self.words) else added
+        return WordVectors.create([*self.words, *(words[i] for i in fresh)], matrix)
+
+    def expand(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """FAQ words near each query word, with their similarity (the best over query words).
+
+        `extra` holds vectors of query words the table lacks; words with no vector are left out.
+        """
+        rows = [self.matrix[self.row[w]] if w in self.row else extra.get(w) for w in words]
+        known = [r for r in rows if r is not None]
+        if not known or not len(self.words):
+            return {}
+        sims = np.vstack(known) @ self.matrix.T
+        top = np.argsort(-sims, axis=1)[:, :PER_WORD]
+        out: dict[str, float] = {}
+        for q, candidates in enumerate(top):
+            for column in candidates:
+                sim = float(sims[q, column])
+                if sim < MIN_SIMILARITY:
+                    break
+                word = self.words[column]
+                out[word] = max(out.get(word, 0.0), min(sim, 1.0))
+        return out
+
+    def save(self, path: Path) -> None:
+        """Write the vectors (.npy) and the words (.json)."""
+        np.save(path.with_suffix(".npy"), self.matrix)
+        path.with_suffix(".json").write_text(json.dumps(list(self.words), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> WordVectors:
+        """Read a table written by `save`."""
+        words = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        return cls.create(words, np.load(path.with_suffix(".npy")))
+
+
+def empty_word_vectors(dimension: int) -> WordVectors:
+    """A table with no words."""
+    return WordVectors.create([], np.zeros((0, dimension), dtype=np.float32))
