@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -72,6 +71,8 @@ class CachingEmbedder:
         self._max = max_entries
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     @property
     def name(self) -> str:
@@ -80,6 +81,11 @@ class CachingEmbedder:
     @property
     def dimension(self) -> int:
         return self._inner.dimension
+
+    @property
+    def inner(self) -> Embedder:
+        """The wrapped embedder."""
+        return self._inner
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         result: list[np.ndarray | None] = []
@@ -92,9 +98,12 @@ class CachingEmbedder:
                 else:
                     missing.append(text)
                 result.append(vector)
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
         if missing:
             unique = list(dict.fromkeys(missing))
-            fresh = dict(zip(unique, self._inner.embed(unique), strict=True))
+            # Copies, so a cached row never keeps a whole batch's matrix alive.
+            fresh = {text: row.copy() for text, row in zip(unique, self._inner.embed(unique), strict=True)}
             with self._lock:
                 for text, vector in fresh.items():
                     self._cache[text] = vector
@@ -106,20 +115,36 @@ class CachingEmbedder:
         return np.stack([v for v in result if v is not None]).astype(np.float32, copy=False)
 
 
+class _Request:
+    """One caller's texts and, once the model thread ran them, their vectors or the failure."""
+
+    __slots__ = ("done", "error", "texts", "vectors")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
 class BatchingEmbedder:
     """Coalesces concurrent `embed` calls from many threads into one model call (micro-batching).
 
-    The first caller to arrive while the model is idle becomes the leader and runs a batch holding
-    every request queued so far; callers arriving meanwhile wait for the next batch. No timer is
-    involved, so a lone request pays no extra latency.
+    One model thread runs the inner embedder on everything queued since its last call; callers arriving
+    meanwhile wait for the next batch. No timer is involved, so a lone request only pays a thread hand-off.
+    A single thread also keeps the model on one core while request threads use the others.
     """
 
     def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
         self._inner = inner
         self._max_batch = max_batch
-        self._lock = threading.Lock()
-        self._pending: list[tuple[list[str], Future[np.ndarray]]] = []
-        self._busy = False
+        self._cond = threading.Condition()
+        self._pending: deque[_Request] = deque()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.batches = 0
+        self.batched_texts = 0
+        self.largest_batch = 0
 
     @property
     def name(self) -> str:
@@ -129,39 +154,91 @@ class BatchingEmbedder:
     def dimension(self) -> int:
         return self._inner.dimension
 
+    @property
+    def inner(self) -> Embedder:
+        """The wrapped embedder."""
+        return self._inner
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for the model (not counting the batch it is running)."""
+        with self._cond:
+            return len(self._pending)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        future: Future[np.ndarray] = Future()
-        with self._lock:
-            self._pending.append((list(texts), future))
-            lead = not self._busy
-            if lead:
-                self._busy = True
-        if lead:
-            self._drain()
-        return future.result()
+        request = _Request(list(texts))
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the batching embedder is closed")
+            if self._thread is None:
+                # Started on first use, not at construction: building the wrapper stays free of side effects.
+                self._thread = threading.Thread(target=self._serve, name="embedding-batcher", daemon=True)
+                self._thread.start()
+            self._pending.append(request)
+            self._cond.notify()
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.vectors is not None
+        return request.vectors
 
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    self._busy = False
-                    return
-                batch: list[tuple[list[str], Future[np.ndarray]]] = []
-                size = 0
-                while self._pending and (not batch or size + len(self._pending[0][0]) <= self._max_batch):
-                    item = self._pending.pop(0)
-                    batch.append(item)
-                    size += len(item[0])
-            flat = [text for texts, _ in batch for text in texts]
+    def close(self) -> None:
+        """Stop the model thread once the requests already queued are answered."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
+
+    def _take(self) -> list[_Request] | None:
+        with self._cond:
+            while not self._pending:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            batch = [self._pending.popleft()]
+            size = len(batch[0].texts)
+            while self._pending and size + len(self._pending[0].texts) <= self._max_batch:
+                size += len(self._pending[0].texts)
+                batch.append(self._pending.popleft())
+            return batch
+
+    def _serve(self) -> None:
+        while (batch := self._take()) is not None:
+            flat = [text for request in batch for text in request.texts]
+            self.batches += 1
+            self.batched_texts += len(flat)
+            self.largest_batch = max(self.largest_batch, len(flat))
             try:
                 vectors = self._inner.embed(flat)
             except BaseException as exc:  # hand the failure to every waiter, then keep serving
-                for _, fut in batch:
-                    fut.set_exception(exc)
+                for request in batch:
+                    request.error = exc
+                    request.done.set()
                 continue
             start = 0
-            for texts, fut in batch:
-                fut.set_result(vectors[start : start + len(texts)])
-                start += len(texts)
+            for request in batch:
+                request.vectors = vectors[start : start + len(request.texts)]
+                start += len(request.texts)
+                request.done.set()
+
+
+def embedding_stats(embedder: Embedder) -> dict[str, int]:
+    """Counters of the cache and batching wrappers around an embedder (zeros for the ones it lacks)."""
+    stats = {"cache_hits": 0, "cache_misses": 0, "batches": 0, "batched_texts": 0, "largest_batch": 0}
+    current: object = embedder
+    for _ in range(8):  # wrappers nest a few levels at most; the bound guards against a cycle
+        if isinstance(current, CachingEmbedder):
+            stats["cache_hits"] += current.hits
+            stats["cache_misses"] += current.misses
+        elif isinstance(current, BatchingEmbedder):
+            stats["batches"] += current.batches
+            stats["batched_texts"] += current.batched_texts
+            stats["largest_batch"] = max(stats["largest_batch"], current.largest_batch)
+        current = getattr(current, "inner", None)
+        if current is None:
+            break
+    return stats
