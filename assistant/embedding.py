@@ -116,31 +116,33 @@ class CachingEmbedder:
 
 
 class _Request:
-    """One caller's texts and, once the model thread ran them, their vectors or the failure."""
+    """One caller's texts; `wake` is set when its vectors (or the failure) are in, or when it is to lead."""
 
-    __slots__ = ("done", "error", "texts", "vectors")
+    __slots__ = ("error", "finished", "texts", "vectors", "wake")
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
         self.vectors: np.ndarray | None = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.finished = False
+        self.wake = threading.Event()
 
 
 class BatchingEmbedder:
     """Coalesces concurrent `embed` calls from many threads into one model call (micro-batching).
 
-    One model thread runs the inner embedder on everything queued since its last call; callers arriving
-    meanwhile wait for the next batch. No timer is involved, so a lone request only pays a thread hand-off.
-    A single thread also keeps the model on one core while request threads use the others.
+    A caller arriving while the model is idle becomes the leader and runs everything queued so far, its own
+    texts included; callers arriving meanwhile queue for the next batch. Once its own vectors are in, the leader
+    hands the lead to the oldest waiting caller, so nobody serves others' batches indefinitely. No timer and no
+    extra thread: a lone request pays nothing.
     """
 
     def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
         self._inner = inner
         self._max_batch = max_batch
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._pending: deque[_Request] = deque()
-        self._thread: threading.Thread | None = None
+        self._busy = False
         self._closed = False
         self.batches = 0
         self.batched_texts = 0
@@ -162,43 +164,44 @@ class BatchingEmbedder:
     @property
     def queued(self) -> int:
         """Requests waiting for the model (not counting the batch it is running)."""
-        with self._cond:
+        with self._lock:
             return len(self._pending)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         request = _Request(list(texts))
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("the batching embedder is closed")
-            if self._thread is None:
-                # Started on first use, not at construction: building the wrapper stays free of side effects.
-                self._thread = threading.Thread(target=self._serve, name="embedding-batcher", daemon=True)
-                self._thread.start()
             self._pending.append(request)
-            self._cond.notify()
-        request.done.wait()
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            request.wake.wait()
+        if not request.finished:  # idle on arrival, or handed the lead by the previous leader
+            self._lead(request)
         if request.error is not None:
             raise request.error
         assert request.vectors is not None
         return request.vectors
 
     def close(self) -> None:
-        """Stop the model thread once the requests already queued are answered."""
-        with self._cond:
+        """Refuse new requests (those already queued are still answered)."""
+        with self._lock:
             self._closed = True
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout=30)
 
-    def _take(self) -> list[_Request] | None:
-        with self._cond:
-            while not self._pending:
-                if self._closed:
-                    return None
-                self._cond.wait()
+    def _lead(self, own: _Request) -> None:
+        while not own.finished:
+            self._run(self._take())
+        with self._lock:
+            if self._pending:
+                self._pending[0].wake.set()  # not finished, so it wakes up to lead
+            else:
+                self._busy = False
+
+    def _take(self) -> list[_Request]:
+        with self._lock:
             batch = [self._pending.popleft()]
             size = len(batch[0].texts)
             while self._pending and size + len(self._pending[0].texts) <= self._max_batch:
@@ -206,24 +209,24 @@ class BatchingEmbedder:
                 batch.append(self._pending.popleft())
             return batch
 
-    def _serve(self) -> None:
-        while (batch := self._take()) is not None:
-            flat = [text for request in batch for text in request.texts]
-            self.batches += 1
-            self.batched_texts += len(flat)
-            self.largest_batch = max(self.largest_batch, len(flat))
-            try:
-                vectors = self._inner.embed(flat)
-            except BaseException as exc:  # hand the failure to every waiter, then keep serving
-                for request in batch:
-                    request.error = exc
-                    request.done.set()
-                continue
-            start = 0
+    def _run(self, batch: list[_Request]) -> None:
+        flat = [text for request in batch for text in request.texts]
+        self.batches += 1
+        self.batched_texts += len(flat)
+        self.largest_batch = max(self.largest_batch, len(flat))
+        try:
+            vectors = self._inner.embed(flat)
+        except BaseException as exc:  # hand the failure to every caller of the batch; the next batch may work
+            vectors = None
             for request in batch:
+                request.error = exc
+        start = 0
+        for request in batch:
+            if vectors is not None:
                 request.vectors = vectors[start : start + len(request.texts)]
                 start += len(request.texts)
-                request.done.set()
+            request.finished = True
+            request.wake.set()
 
 
 def embedding_stats(embedder: Embedder) -> dict[str, int]:

@@ -141,3 +141,34 @@ def test_the_int8_model_is_another_model_with_nearly_the_same_vectors(real_embed
     texts = ["课程怎么退款", "发票多久能开出来", "How do I cancel auto-renewal?"]
     similarity = (quantized.embed(texts) * real_embedder.embed(texts)).sum(axis=1)
     assert similarity.min() > 0.95
+
+
+class SlowEmbedder(HashingEmbedder):
+    """A fake that takes a little while per call, so callers overlap."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        threading.Event().wait(0.002)
+        return super().embed(texts)
+
+
+def test_many_threads_calling_at_once_each_get_exactly_their_vectors() -> None:
+    inner = SlowEmbedder()
+    batcher = BatchingEmbedder(inner, max_batch=16)
+    reference = HashingEmbedder()
+    failures: list[str] = []
+
+    def caller(worker: int) -> None:
+        for call in range(25):
+            texts = [f"用户{worker} 问题{call} 第{k}句" for k in range(1 + (worker + call) % 3)]
+            if not np.allclose(batcher.embed(texts), reference.embed(texts)):
+                failures.append(f"{worker}/{call}")
+
+    threads = [threading.Thread(target=caller, args=(w,)) for w in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)  # nobody was left waiting
+    assert failures == []
+    assert inner.calls < 24 * 25  # calls were shared
+    assert batcher.largest_batch <= 16
