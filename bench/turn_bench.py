@@ -1,13 +1,14 @@
 """Per-turn latency through HTTP (no LLM) with 1 and with 64 concurrent conversations, and turns/s.
 
 `python -m bench.turn_bench [--data-dir DIR] [--turns 200] [--concurrency 64] [--turns-each 10] [--workers N]
-[--store sqlite|redis]`
+[--store sqlite|redis] [--backend onnx|onnx-int8]`
 
 The server runs as a separate process (`python app.py`), so client and server do not share a GIL. Every turn of a
 run sends a text the server has not seen before (the dev-set queries in varied phrasings), so the server's
 embedding cache cannot make turns free: the report gives the cache hit rate the server counted (what hits remain
 are a follow-up's previous question, read again as its context) and the mean embedding batch size. It also gives
-the server's CPU time per turn, steadier than wall-clock time on a shared machine, and the load average.
+the server's (and this client's) CPU time per turn, steadier than wall-clock time on a shared machine, and the
+load average. A conversation handed to an advisor is replaced by a new one, so every measured turn is a bot turn.
 Beside it, the same run measures the bare cost of one query embedding and one KB search in-process.
 """
 
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.http_client import HttpError, JsonConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 # Dev sets only: the held-out test queries stay out of anything a change is measured (and tuned) on.
@@ -143,49 +146,50 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-async def _start(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
-    conv = (await client.post("/v1/conversations")).json()
+async def _start(connection: JsonConnection) -> tuple[str, dict[str, str]]:
+    status, conv = await connection.request("POST", "/v1/conversations")
+    if status != 201:
+        raise RuntimeError(f"could not start a conversation: {status} {conv}")
     return f"/v1/conversations/{conv['conversation_id']}/messages", {"Authorization": f"Bearer {conv['token']}"}
 
 
-async def _user(client: httpx.AsyncClient, texts: Iterator[str], turns: int, phase: Phase) -> None:
-    """One user sending `turns` texts; a conversation handed to an advisor is left for a new one, so every
-    measured turn is answered by the bot (a relayed message costs far less and would flatter the figures)."""
-    url, headers = await _start(client)
-    for _ in range(turns):
-        text = next(texts)
-        t0 = time.perf_counter()
-        try:
-            response = await client.post(url, json={"text": text}, headers=headers)
-        except httpx.TransportError:
-            # A pooled keep-alive connection the server closed meanwhile: count it and go on with a fresh one.
-            phase.transport_errors += 1
-            continue
-        phase.latencies.append((time.perf_counter() - t0) * 1000)
-        if response.status_code != 200:
-            raise RuntimeError(f"turn failed: {response.status_code} {response.text[:200]}")
-        action = response.json()["action"]
-        phase.actions[action] = phase.actions.get(action, 0) + 1
-        if action in ("handoff", "relay"):
-            url, headers = await _start(client)
+async def _user(base: str, texts: Iterator[str], turns: int, phase: Phase) -> None:
+    """One user sending `turns` texts over one kept-alive connection; a conversation handed to an advisor is left
+    for a new one, so every measured turn is answered by the bot (a relayed message costs far less)."""
+    connection = JsonConnection(base)
+    try:
+        url, headers = await _start(connection)
+        for _ in range(turns):
+            text = next(texts)
+            t0 = time.perf_counter()
+            try:
+                status, body = await connection.request("POST", url, {"text": text}, headers)
+            except HttpError:
+                phase.transport_errors += 1  # counted; the next turn reconnects
+                continue
+            phase.latencies.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise RuntimeError(f"turn failed: {status} {body}")
+            phase.actions[body["action"]] = phase.actions.get(body["action"], 0) + 1
+            if body["action"] in ("handoff", "relay"):
+                url, headers = await _start(connection)
+    finally:
+        await connection.close()
 
 
 async def _drive(base: str, conversations: int, turns_each: int, texts: Iterator[str]) -> tuple[Phase, float]:
     phase = Phase()
-    limits = httpx.Limits(max_connections=conversations + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(_user(client, texts, turns_each, phase) for _ in range(conversations)))
-        elapsed = time.perf_counter() - t0
-    return phase, elapsed
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_user(base, texts, turns_each, phase) for _ in range(conversations)))
+    return phase, time.perf_counter() - t0
 
 
 def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[str], workers: int) -> dict[str, Any]:
     """Run one phase against a running server and summarise it (latency, throughput, server CPU and cache)."""
     before, cpu_before = read_counters(server.base, workers), server.cpu_seconds()
-    load_before = os.getloadavg()[0]
+    load_before, client_before = os.getloadavg()[0], time.process_time()
     phase, elapsed = asyncio.run(_drive(server.base, conversations, turns_each, texts))
-    cpu = server.cpu_seconds() - cpu_before
+    cpu, client_cpu = server.cpu_seconds() - cpu_before, time.process_time() - client_before
     delta = read_counters(server.base, workers).minus(before)
     turns = len(phase.latencies)
     lookups = delta.cache_hits + delta.cache_misses
@@ -198,6 +202,8 @@ def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[st
         "turns_per_s": round(turns / elapsed, 1),
         # Server CPU includes starting the conversations (one per user, and one after each handoff).
         "server_cpu_ms_per_turn": round(cpu * 1000 / max(turns, 1), 2),
+        # The HTTP client shares the machine: on 2 cores, turns/s cannot exceed 2000 / (server + client ms).
+        "client_cpu_ms_per_turn": round(client_cpu * 1000 / max(turns, 1), 2),
         "cache_hit_rate": round(delta.cache_hits / lookups, 3) if lookups else 0.0,
         "embedded_texts": int(delta.batched_texts),
         "mean_batch": round(delta.batched_texts / delta.batches, 2) if delta.batches else 0.0,
@@ -207,13 +213,13 @@ def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[st
     }
 
 
-def _bare_costs(data_dir: Path, texts: Iterator[str]) -> dict[str, float]:
+def _bare_costs(data_dir: Path, backend: str, texts: Iterator[str]) -> dict[str, float]:
     """One query embedding and one KB search (vector given), in this process, for comparison."""
     from assistant.settings import Settings
     from assistant.st_embedder import load_embedder
     from knowledge_base.snapshots import SnapshotManager
 
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, embedding_backend=backend)
     embedder = load_embedder(
         settings.embedding_model,
         settings.embedding_backend,
@@ -281,17 +287,19 @@ def render(result: dict[str, Any]) -> str:
         "# Per-turn latency through HTTP (no LLM)",
         "",
         f"`{result['command']}` on {result['machine']}; server `python app.py` ({result['store']} store, "
+        f"{result['backend']} embeddings, "
         f"{result['workers']} worker{'s' if result['workers'] > 1 else ''}) in its own process. Every turn sends "
         "a text the server has not seen before; load average (1 min) before → after each phase.",
         "",
-        "| conversations | turns | p50 ms | p95 ms | p99 ms | turns/s | server CPU ms/turn | cache hits | "
-        "mean batch | load |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| conversations | turns | p50 ms | p95 ms | p99 ms | turns/s | server CPU ms/turn | client CPU ms/turn | "
+        "cache hits | mean batch | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in (single, concurrent):
         cells = [row[k] for k in ("conversations", "turns", "p50_ms", "p95_ms", "p99_ms", "turns_per_s")]
         cells += [
             row["server_cpu_ms_per_turn"],
+            row["client_cpu_ms_per_turn"],
             f"{row['cache_hit_rate']:.1%}",
             row["mean_batch"],
             " → ".join(str(v) for v in row["load_average"]),
@@ -315,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns-each", type=int, default=10, help="turns per concurrent conversation")
     parser.add_argument("--workers", type=int, default=1, help="server processes (ASSISTANT_WORKERS)")
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument(
+        "--backend", choices=("onnx", "onnx-int8"), default="onnx", help="embedding backend (a data dir of its own)"
+    )
     args = parser.parse_args(argv)
     from evals.server import free_port, run_server_process, server_env
 
@@ -327,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             free_port(),
             store_url=store_url,
             workers=str(args.workers),
+            embedding_backend=args.backend,
             rate_limit_user_per_minute="1000000",
             rate_limit_ip_per_minute="1000000",
         )
@@ -334,11 +346,12 @@ def main(argv: list[str] | None = None) -> int:
             measure(server, 4, 5, texts, args.workers)  # warm-up
             single = measure(server, 1, args.turns, texts, args.workers)
             concurrent = measure(server, args.concurrency, args.turns_each, texts, args.workers)
-        bare = _bare_costs(data_dir, texts)
+        bare = _bare_costs(data_dir, args.backend, texts)
     options = " ".join(argv if argv is not None else sys.argv[1:])
     result = {
         "command": f"python -m bench.turn_bench {options}".strip(),
         "store": args.store,
+        "backend": args.backend,
         "workers": args.workers,
         "single": single,
         "concurrent": concurrent,
