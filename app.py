@@ -71,13 +71,52 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
     return app
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one uvicorn worker process (`ASSISTANT_WORKERS` > 1): settings and logging from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
+
+
+def _prepare_or_exit() -> None:
+    from assistant.prepare import main as prepare
+
+    raise SystemExit(prepare())
+
+
+def _prepare_content() -> None:
+    """Build stale content once, before the workers start, rather than in every worker at the same time.
+
+    In a child process, so the model and indexes it loads do not stay in the supervisor's memory.
+    """
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_prepare_or_exit, name="prepare")
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"preparing the content failed (exit code {child.exitcode})")
+
+
 def main() -> None:
-    """Serve with uvicorn on ASSISTANT_HOST:ASSISTANT_PORT."""
+    """Serve with uvicorn on ASSISTANT_HOST:ASSISTANT_PORT, in ASSISTANT_WORKERS processes."""
     import uvicorn
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        return
+    if settings.build_on_start:
+        _prepare_content()
+    uvicorn.run(
+        "app:create_worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.agents import AdminAgent
-from api.chat import turn_response
-from assistant.chat import TurnOutcome
+from api.turns import turn_json
 from assistant.errors import NotFound
 from channels.subscriptions import WebhookSubscriptions, public
 from channels.webhook_in import InboundWebhooks
@@ -56,10 +55,6 @@ async def wechat_message(request: Request) -> Response:
     return Response(reply, media_type="application/xml" if reply.startswith("<") else "text/plain")
 
 
-def _render(outcome: TurnOutcome) -> dict[str, Any]:
-    return turn_response(outcome).model_dump(mode="json")
-
-
 @router.post("/webhook/{channel}", summary="A user turn from an integration, HMAC-signed; returns the decision")
 async def webhook_turn(
     channel: ChannelName,
@@ -69,7 +64,7 @@ async def webhook_turn(
     """Signed with `X-Signature: sha256=HMAC(secret, "<X-Timestamp>.<body>")`; same shape as the chat API."""
     inbound: InboundWebhooks = _component(request, WEBHOOKS_IN_KEY)
     body = await request.body()
-    return await run_in_threadpool(inbound.handle, channel, request.headers, body, idempotency_key, _render)
+    return await run_in_threadpool(inbound.handle, channel, request.headers, body, idempotency_key, turn_json)
 
 
 class NewWebhook(BaseModel):

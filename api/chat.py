@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -21,13 +21,13 @@ from api.schemas import (
     UserMessage,
 )
 from api.services import Services, get_services, services_of
+from api.turns import encode_turn
 from assistant.auth import (
     anonymous_user,
     check_conversation_token,
     decode_user_token,
     issue_conversation_token,
 )
-from assistant.chat import TurnOutcome
 from assistant.conversations import Conversation, message_to_json
 from assistant.errors import AssistantError, Forbidden, NotFound, Unauthorized
 from assistant.live import conversation_topic
@@ -65,30 +65,6 @@ def authorize_conversation(state: Any, services: Services, conversation_id: str,
     return conv
 
 
-def turn_response(outcome: TurnOutcome) -> TurnResponse:
-    """The chat API's JSON for a turn (webhooks return the same shape)."""
-    decision = outcome.decision if outcome.bot_message else None
-    reply = None
-    if decision is not None:
-        reply = {
-            "text": decision.text,
-            "quick_replies": [{"title": q.title, "payload": q.payload} for q in decision.quick_replies],
-        }
-    intent = decision.intent if decision else None
-    return TurnResponse.model_validate(
-        {
-            "message_id": (outcome.bot_message or outcome.user_message).id,
-            "action": outcome.action,
-            "reply": reply,
-            "intent": {"name": intent.intent, "confidence": round(intent.confidence, 4)} if intent else None,
-            "sources": [{"id": s.faq_id, "score": round(s.score, 4)} for s in decision.sources] if decision else [],
-            "handoff": outcome.handoff,
-            "user_message": message_to_json(outcome.user_message),
-            "bot_message": message_to_json(outcome.bot_message) if outcome.bot_message else None,
-        }
-    )
-
-
 @router.post("", status_code=201, summary="Start a conversation")
 async def start_conversation(
     request: Request,
@@ -116,17 +92,31 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/{conversation_id}/messages", summary="Send a user turn and get the assistant's decision")
+@router.post(
+    "/{conversation_id}/messages",
+    summary="Send a user turn and get the assistant's decision",
+    response_model=TurnResponse,
+)
 async def post_message(
     conversation_id: str, message: UserMessage, request: Request, services: ServicesDep, credentials: Bearer
-) -> TurnResponse:
+) -> Response:
     """One user turn: free text or a quick-reply payload."""
-    state = request.app.state
-    conv = authorize_conversation(state, services, conversation_id, credentials.credentials if credentials else None)
+    token = credentials.credentials if credentials else None
+    # Authorisation, limits and the turn read and write the store: all of it runs off the event loop, in one hop.
+    body = await run_in_threadpool(
+        _turn, request.app.state, services, conversation_id, token, _client_ip(request), message
+    )
+    return Response(body, media_type="application/json")
+
+
+def _turn(
+    state: Any, services: Services, conversation_id: str, token: str | None, ip: str, message: UserMessage
+) -> bytes:
+    conv = authorize_conversation(state, services, conversation_id, token)
     settings = state.runtime.settings
-    state.runtime.components["limiter_ip"].check("ip", _client_ip(request), settings.rate_limit_ip_per_minute)
-    outcome = await run_in_threadpool(services.chat.post, conv.id, text=message.text, quick_reply=message.quick_reply)
-    return turn_response(outcome)
+    state.runtime.components["limiter_ip"].check("ip", ip, settings.rate_limit_ip_per_minute)
+    outcome = services.chat.post(conv.id, text=message.text, quick_reply=message.quick_reply)
+    return encode_turn(outcome)
 
 
 @router.get("/{conversation_id}/messages", summary="The transcript, optionally after a message")

@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import events as ev
+from assistant.embedding import embedding_stats
 from assistant.errors import Unauthorized
 from storage.ports import Store, StoredEvent
 
@@ -52,6 +61,8 @@ class Metrics:
             "assistant_handoffs", "Tickets opened for advisors, by reason.", ["reason"], registry=self.registry
         )
         self.registry.register(_ScrapeTimeCollector(self))
+        # CPU seconds and memory of this process: with several workers, each scrape reports the worker that answered.
+        ProcessCollector(registry=self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one finished HTTP request."""
@@ -131,6 +142,11 @@ class _ScrapeTimeCollector:
             version = None
         if version is not None:
             yield InfoMetricFamily("assistant_kb_snapshot", "Knowledge-base snapshot in use.", {"version": version})
+        yield InfoMetricFamily(
+            "assistant_worker", "The server process that answered this scrape.", {"pid": str(os.getpid())}
+        )
+        if runtime.embedder is not None:
+            yield from _embedding(embedding_stats(runtime.embedder))
 
     @staticmethod
     def _queue(runtime: Any) -> Iterator[Metric]:
@@ -152,6 +168,21 @@ class _ScrapeTimeCollector:
             oldest.add_metric([tier], max((now - t.created_at for t in mine), default=0.0))
         yield length
         yield oldest
+
+
+def _embedding(stats: dict[str, int]) -> Iterator[Metric]:
+    lookups = CounterMetricFamily(
+        "assistant_embedding_cache_lookups", "Texts looked up in the embedding cache, by result.", labels=["result"]
+    )
+    lookups.add_metric(["hit"], stats["cache_hits"])
+    lookups.add_metric(["miss"], stats["cache_misses"])
+    yield lookups
+    yield CounterMetricFamily(
+        "assistant_embedding_batches", "Embedding model calls (concurrent turns share one).", value=stats["batches"]
+    )
+    yield CounterMetricFamily(
+        "assistant_embedding_batched_texts", "Texts embedded by those model calls.", value=stats["batched_texts"]
+    )
 
 
 class PrometheusMiddleware:

@@ -14,6 +14,7 @@ from assistant.settings import Settings
 from storage.ports import EventBus, Store
 
 log = logging.getLogger(__name__)
+KB_FOLLOW_SECONDS = 2.0  # how soon the other workers serve a snapshot one worker published
 
 
 @dataclass
@@ -76,10 +77,13 @@ def build_runtime(settings: Settings, overrides: Overrides) -> Runtime:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = overrides.store or open_store(settings.resolved_store_url, sqlite_synchronous=settings.sqlite_synchronous)
-    bus = overrides.bus or open_bus(settings.resolved_store_url)
+    bus = overrides.bus or open_bus(settings.resolved_store_url, workers=settings.workers)
     from assistant.ratelimit import RateLimiter
 
     runtime = Runtime(settings=settings, store=store, bus=bus, embedder=overrides.embedder)
+    closer = getattr(bus, "close", None)
+    if overrides.bus is None and closer is not None:
+        runtime.on_close.append(closer)  # registered first, so it closes after everything that publishes
     runtime.components["limiter_ip"] = RateLimiter(store)
     if overrides.engine is not None:
         runtime.components["engine"] = overrides.engine
@@ -107,13 +111,18 @@ def load_heavy(runtime: Runtime) -> None:
             from assistant.st_embedder import load_embedder
 
             inner = load_embedder(
-                settings.embedding_model, settings.embedding_backend, cache_dir=settings.model_cache_dir
+                settings.embedding_model,
+                settings.embedding_backend,
+                cache_dir=settings.model_cache_dir,
+                threads=settings.embedding_threads,
             )
             warm_up = getattr(inner, "warm_up", None)
             if warm_up is not None:
                 warm_up()
             # Concurrent turns share one model call (micro-batching); repeated texts cost nothing.
-            runtime.embedder = CachingEmbedder(BatchingEmbedder(inner))
+            batching = BatchingEmbedder(inner)
+            runtime.on_close.append(batching.close)
+            runtime.embedder = CachingEmbedder(batching)
         runtime.mark("model", True)
         from assistant.content import ContentManager
 
@@ -124,8 +133,11 @@ def load_heavy(runtime: Runtime) -> None:
         runtime.components["engine"] = content.engine(
             use_context=settings.dialogue_context, answer_writer=_answer_writer(settings)
         )
+        _rehearse(content)
         runtime.components["suggest"] = content.suggest
         runtime.components["kb_publish"] = content.publish
+        if settings.workers > 1:
+            runtime.on_close.append(follow_published_kb(content))
         runtime.mark("index", True)
         runtime.mark("intents", True)
         runtime.components["services"] = _build_services(runtime)
@@ -134,6 +146,44 @@ def load_heavy(runtime: Runtime) -> None:
     except Exception as exc:
         runtime.startup_error = f"{type(exc).__name__}: {exc}"
         log.exception("start-up failed")
+
+
+def _rehearse(content: Any) -> None:
+    """Search and classify a few throwaway texts, so what loads on first use (the jieba dictionary, pinyin tables)
+    loads before the server reports ready rather than during a user's first turn (about a second of CPU).
+
+    Not a whole dialogue turn: with an LLM configured, that would call it at every start."""
+    texts = ["课程怎么退款", "How do I get an invoice?"]
+    for text in texts:
+        content.kb.search(text)
+    content.intents.predict(texts)
+
+
+def follow_published_kb(content: Any, interval_seconds: float = KB_FOLLOW_SECONDS) -> Callable[[], None]:
+    """Swap in the snapshot another worker published (or rolled back to); returns the function that stops it.
+
+    Publishing, reloading and rolling back move the pointer file of the snapshot root, which every worker shares;
+    each worker checks it every `interval_seconds` and loads a version it is not serving yet.
+    """
+    stop = threading.Event()
+
+    def follow() -> None:
+        while not stop.wait(interval_seconds):
+            try:
+                if content.snapshots.latest() != content.kb.version:
+                    content.reload()
+                    log.info("knowledge base reloaded from another worker", extra={"version": content.kb.version})
+            except Exception:  # a half-written snapshot or a transient IO error: try again next time
+                log.warning("could not follow the published knowledge base", exc_info=True)
+
+    thread = threading.Thread(target=follow, name="kb-follower", daemon=True)
+    thread.start()
+
+    def close() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    return close
 
 
 def _build_services(runtime: Runtime) -> Any:

@@ -172,7 +172,8 @@ class ChatService:
         if decision.action == "handoff" and self.escalator is not None:
             handoff = self._escalate(conv, decision, now)
         self._record_turn(conv, user_msg, decision, before, after, now)
-        return TurnOutcome(self.repo.require(conv.id), user_msg, bot_msg, decision, handoff)
+        # Only an escalation changes the conversation during a turn (it holds the turn lock meanwhile).
+        return TurnOutcome(self.repo.require(conv.id) if handoff else conv, user_msg, bot_msg, decision, handoff)
 
     def _relay(self, conv: Conversation, message: StoredMessage) -> None:
         if self.escalator is not None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -72,6 +71,8 @@ class CachingEmbedder:
         self._max = max_entries
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     @property
     def name(self) -> str:
@@ -80,6 +81,11 @@ class CachingEmbedder:
     @property
     def dimension(self) -> int:
         return self._inner.dimension
+
+    @property
+    def inner(self) -> Embedder:
+        """The wrapped embedder."""
+        return self._inner
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         result: list[np.ndarray | None] = []
@@ -92,9 +98,12 @@ class CachingEmbedder:
                 else:
                     missing.append(text)
                 result.append(vector)
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
         if missing:
             unique = list(dict.fromkeys(missing))
-            fresh = dict(zip(unique, self._inner.embed(unique), strict=True))
+            # Copies, so a cached row never keeps a whole batch's matrix alive.
+            fresh = {text: row.copy() for text, row in zip(unique, self._inner.embed(unique), strict=True)}
             with self._lock:
                 for text, vector in fresh.items():
                     self._cache[text] = vector
@@ -106,20 +115,38 @@ class CachingEmbedder:
         return np.stack([v for v in result if v is not None]).astype(np.float32, copy=False)
 
 
+class _Request:
+    """One caller's texts; `wake` is set when its vectors (or the failure) are in, or when it is to lead."""
+
+    __slots__ = ("error", "finished", "texts", "vectors", "wake")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+        self.wake = threading.Event()
+
+
 class BatchingEmbedder:
     """Coalesces concurrent `embed` calls from many threads into one model call (micro-batching).
 
-    The first caller to arrive while the model is idle becomes the leader and runs a batch holding
-    every request queued so far; callers arriving meanwhile wait for the next batch. No timer is
-    involved, so a lone request pays no extra latency.
+    A caller arriving while the model is idle becomes the leader and runs everything queued so far, its own
+    texts included; callers arriving meanwhile queue for the next batch. Once its own vectors are in, the leader
+    hands the lead to the oldest waiting caller, so nobody serves others' batches indefinitely. No timer and no
+    extra thread: a lone request pays nothing.
     """
 
     def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
         self._inner = inner
         self._max_batch = max_batch
         self._lock = threading.Lock()
-        self._pending: list[tuple[list[str], Future[np.ndarray]]] = []
+        self._pending: deque[_Request] = deque()
         self._busy = False
+        self._closed = False
+        self.batches = 0
+        self.batched_texts = 0
+        self.largest_batch = 0
 
     @property
     def name(self) -> str:
@@ -129,39 +156,92 @@ class BatchingEmbedder:
     def dimension(self) -> int:
         return self._inner.dimension
 
+    @property
+    def inner(self) -> Embedder:
+        """The wrapped embedder."""
+        return self._inner
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for the model (not counting the batch it is running)."""
+        with self._lock:
+            return len(self._pending)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        future: Future[np.ndarray] = Future()
+        request = _Request(list(texts))
         with self._lock:
-            self._pending.append((list(texts), future))
+            if self._closed:
+                raise RuntimeError("the batching embedder is closed")
+            self._pending.append(request)
             lead = not self._busy
-            if lead:
-                self._busy = True
-        if lead:
-            self._drain()
-        return future.result()
+            self._busy = True
+        if not lead:
+            request.wake.wait()
+        if not request.finished:  # idle on arrival, or handed the lead by the previous leader
+            self._lead(request)
+        if request.error is not None:
+            raise request.error
+        assert request.vectors is not None
+        return request.vectors
 
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    self._busy = False
-                    return
-                batch: list[tuple[list[str], Future[np.ndarray]]] = []
-                size = 0
-                while self._pending and (not batch or size + len(self._pending[0][0]) <= self._max_batch):
-                    item = self._pending.pop(0)
-                    batch.append(item)
-                    size += len(item[0])
-            flat = [text for texts, _ in batch for text in texts]
-            try:
-                vectors = self._inner.embed(flat)
-            except BaseException as exc:  # hand the failure to every waiter, then keep serving
-                for _, fut in batch:
-                    fut.set_exception(exc)
-                continue
-            start = 0
-            for texts, fut in batch:
-                fut.set_result(vectors[start : start + len(texts)])
-                start += len(texts)
+    def close(self) -> None:
+        """Refuse new requests (those already queued are still answered)."""
+        with self._lock:
+            self._closed = True
+
+    def _lead(self, own: _Request) -> None:
+        while not own.finished:
+            self._run(self._take())
+        with self._lock:
+            if self._pending:
+                self._pending[0].wake.set()  # not finished, so it wakes up to lead
+            else:
+                self._busy = False
+
+    def _take(self) -> list[_Request]:
+        with self._lock:
+            batch = [self._pending.popleft()]
+            size = len(batch[0].texts)
+            while self._pending and size + len(self._pending[0].texts) <= self._max_batch:
+                size += len(self._pending[0].texts)
+                batch.append(self._pending.popleft())
+            return batch
+
+    def _run(self, batch: list[_Request]) -> None:
+        flat = [text for request in batch for text in request.texts]
+        self.batches += 1
+        self.batched_texts += len(flat)
+        self.largest_batch = max(self.largest_batch, len(flat))
+        try:
+            vectors = self._inner.embed(flat)
+        except BaseException as exc:  # hand the failure to every caller of the batch; the next batch may work
+            vectors = None
+            for request in batch:
+                request.error = exc
+        start = 0
+        for request in batch:
+            if vectors is not None:
+                request.vectors = vectors[start : start + len(request.texts)]
+                start += len(request.texts)
+            request.finished = True
+            request.wake.set()
+
+
+def embedding_stats(embedder: Embedder) -> dict[str, int]:
+    """Counters of the cache and batching wrappers around an embedder (zeros for the ones it lacks)."""
+    stats = {"cache_hits": 0, "cache_misses": 0, "batches": 0, "batched_texts": 0, "largest_batch": 0}
+    current: object = embedder
+    for _ in range(8):  # wrappers nest a few levels at most; the bound guards against a cycle
+        if isinstance(current, CachingEmbedder):
+            stats["cache_hits"] += current.hits
+            stats["cache_misses"] += current.misses
+        elif isinstance(current, BatchingEmbedder):
+            stats["batches"] += current.batches
+            stats["batched_texts"] += current.batched_texts
+            stats["largest_batch"] = max(stats["largest_batch"], current.largest_batch)
+        current = getattr(current, "inner", None)
+        if current is None:
+            break
+    return stats

@@ -1,8 +1,14 @@
 """Per-turn latency through HTTP (no LLM) with 1 and with 64 concurrent conversations, and turns/s.
 
-`python -m bench.turn_bench [--data-dir DIR] [--turns 200] [--concurrency 64] [--workers 1]`
+`python -m bench.turn_bench [--data-dir DIR] [--turns 200] [--concurrency 64] [--turns-each 10] [--workers N]
+[--store sqlite|redis] [--backend onnx|onnx-int8]`
 
-The server runs as a separate process (`python app.py`, SQLite store), so client and server do not share a GIL.
+The server runs as a separate process (`python app.py`), so client and server do not share a GIL. Every turn of a
+run sends a text the server has not seen before (the dev-set queries in varied phrasings), so the server's
+embedding cache cannot make turns free: the report gives the cache hit rate the server counted (what hits remain
+are a follow-up's previous question, read again as its context) and the mean embedding batch size. It also gives
+the server's (and this client's) CPU time per turn, steadier than wall-clock time on a shared machine, and the
+load average. A conversation handed to an advisor is replaced by a new one, so every measured turn is a bot turn.
 Beside it, the same run measures the bare cost of one query embedding and one KB search in-process.
 """
 
@@ -14,20 +20,125 @@ import csv
 import json
 import os
 import platform
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from bench.http_client import HttpError, JsonConnection
+
 ROOT = Path(__file__).resolve().parent.parent
-QUERIES = ROOT / "evals" / "data" / "kb_queries.csv"
+# Dev sets only: the held-out test queries stay out of anything a change is measured (and tuned) on.
+QUERIES = (ROOT / "evals" / "data" / "kb_dev_queries.csv", ROOT / "evals" / "data" / "kb_dev2_queries.csv")
 RESULTS = ROOT / "bench" / "results"
+# Ways people open and close the same question; each round of the texts uses the next frame.
+_OPENERS = ("", "请问", "想问一下，", "麻烦问下", "你好，请问", "咨询一下：")
+_CLOSERS = ("", "？", "呢", "。", "，谢谢", "，急")
 
 
-ERRORS: list[int] = []
+def base_texts(paths: Sequence[Path] = QUERIES) -> list[str]:
+    """The query texts of the dev sets, each once, in file order."""
+    texts: list[str] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            texts.extend(row["query"].strip() for row in csv.DictReader(handle))
+    return list(dict.fromkeys(t for t in texts if t))
+
+
+def distinct_texts(base: Sequence[str]) -> Iterator[str]:
+    """Endless user texts, never the same twice: round r sends every base text in the r-th phrasing."""
+    seen: set[str] = set()
+    frames = [(opener, closer) for closer in _CLOSERS for opener in _OPENERS]
+    rounds = 0
+    while True:
+        opener, closer = frames[rounds % len(frames)]
+        tag = f" #{rounds // len(frames)}" if rounds >= len(frames) else ""
+        for text in base:
+            variant = f"{opener}{text.rstrip('?？。')}{closer}{tag}"
+            if variant not in seen:
+                seen.add(variant)
+                yield variant
+        rounds += 1
+
+
+@dataclass
+class ServerCounters:
+    """What the server's /metrics said, summed over its worker processes."""
+
+    cache_hits: float = 0.0
+    cache_misses: float = 0.0
+    batches: float = 0.0
+    batched_texts: float = 0.0
+
+    def minus(self, earlier: ServerCounters) -> ServerCounters:
+        """The change since an earlier reading."""
+        return ServerCounters(
+            self.cache_hits - earlier.cache_hits,
+            self.cache_misses - earlier.cache_misses,
+            self.batches - earlier.batches,
+            self.batched_texts - earlier.batched_texts,
+        )
+
+
+def parse_counters(exposition: str) -> tuple[str, ServerCounters]:
+    """The answering worker's pid and its embedding counters, from a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    pid = ""
+    counters = ServerCounters()
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == "assistant_worker_info":
+                pid = sample.labels["pid"]
+            elif sample.name == "assistant_embedding_cache_lookups_total":
+                if sample.labels.get("result") == "hit":
+                    counters.cache_hits = sample.value
+                else:
+                    counters.cache_misses = sample.value
+            elif sample.name == "assistant_embedding_batches_total":
+                counters.batches = sample.value
+            elif sample.name == "assistant_embedding_batched_texts_total":
+                counters.batched_texts = sample.value
+    return pid, counters
+
+
+def read_counters(base: str, workers: int) -> ServerCounters:
+    """Scrape /metrics on fresh connections until every worker answered once; the sum of their counters."""
+    by_pid: dict[str, ServerCounters] = {}
+    for _ in range(20 * workers):
+        with httpx.Client(base_url=base, timeout=30) as client:  # a new connection may reach another worker
+            pid, counters = parse_counters(client.get("/metrics").text)
+        by_pid[pid] = counters
+        if len(by_pid) >= workers:
+            break
+    total = ServerCounters()
+    for counters in by_pid.values():
+        total = ServerCounters(
+            total.cache_hits + counters.cache_hits,
+            total.cache_misses + counters.cache_misses,
+            total.batches + counters.batches,
+            total.batched_texts + counters.batched_texts,
+        )
+    return total
+
+
+@dataclass
+class Phase:
+    """Latencies and transport errors of one measured phase."""
+
+    latencies: list[float] = field(default_factory=list)
+    transport_errors: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -35,63 +146,90 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def _texts() -> list[str]:
-    with QUERIES.open(encoding="utf-8") as handle:
-        return [row["query"] for row in csv.DictReader(handle)]
+async def _start(connection: JsonConnection) -> tuple[str, dict[str, str]]:
+    status, conv = await connection.request("POST", "/v1/conversations")
+    if status != 201:
+        raise RuntimeError(f"could not start a conversation: {status} {conv}")
+    return f"/v1/conversations/{conv['conversation_id']}/messages", {"Authorization": f"Bearer {conv['token']}"}
 
 
-async def _conversation(client: httpx.AsyncClient, texts: list[str], turns: int, latencies: list[float]) -> None:
-    started = await client.post("/v1/conversations")
-    conv = started.json()
-    headers = {"Authorization": f"Bearer {conv['token']}"}
-    url = f"/v1/conversations/{conv['conversation_id']}/messages"
-    for i in range(turns):
-        t0 = time.perf_counter()
-        try:
-            response = await client.post(url, json={"text": texts[i % len(texts)]}, headers=headers)
-        except httpx.TransportError:
-            # A pooled keep-alive connection the server closed meanwhile: count it and go on with a fresh one.
-            ERRORS.append(1)
-            continue
-        latencies.append((time.perf_counter() - t0) * 1000)
-        if response.status_code != 200:
-            raise RuntimeError(f"turn failed: {response.status_code} {response.text[:200]}")
+async def _user(base: str, texts: Iterator[str], turns: int, phase: Phase) -> None:
+    """One user sending `turns` texts over one kept-alive connection; a conversation handed to an advisor is left
+    for a new one, so every measured turn is answered by the bot (a relayed message costs far less)."""
+    connection = JsonConnection(base)
+    try:
+        url, headers = await _start(connection)
+        for _ in range(turns):
+            text = next(texts)
+            t0 = time.perf_counter()
+            try:
+                status, body = await connection.request("POST", url, {"text": text}, headers)
+            except HttpError:
+                phase.transport_errors += 1  # counted; the next turn reconnects
+                continue
+            phase.latencies.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise RuntimeError(f"turn failed: {status} {body}")
+            phase.actions[body["action"]] = phase.actions.get(body["action"], 0) + 1
+            if body["action"] in ("handoff", "relay"):
+                url, headers = await _start(connection)
+    finally:
+        await connection.close()
 
 
-async def _run(base: str, conversations: int, turns_each: int, texts: list[str]) -> dict[str, float]:
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=conversations + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        t0 = time.perf_counter()
-        await asyncio.gather(
-            *(
-                _conversation(client, texts[k * 7 :] + texts[: k * 7], turns_each, latencies)
-                for k in range(conversations)
-            )
-        )
-        elapsed = time.perf_counter() - t0
+async def _drive(base: str, conversations: int, turns_each: int, texts: Iterator[str]) -> tuple[Phase, float]:
+    phase = Phase()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_user(base, texts, turns_each, phase) for _ in range(conversations)))
+    return phase, time.perf_counter() - t0
+
+
+def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[str], workers: int) -> dict[str, Any]:
+    """Run one phase against a running server and summarise it (latency, throughput, server CPU and cache)."""
+    before, cpu_before = read_counters(server.base, workers), server.cpu_seconds()
+    load_before, client_before = os.getloadavg()[0], time.process_time()
+    phase, elapsed = asyncio.run(_drive(server.base, conversations, turns_each, texts))
+    cpu, client_cpu = server.cpu_seconds() - cpu_before, time.process_time() - client_before
+    delta = read_counters(server.base, workers).minus(before)
+    turns = len(phase.latencies)
+    lookups = delta.cache_hits + delta.cache_misses
     return {
         "conversations": conversations,
-        "turns": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(_pct(latencies, 0.95), 2),
-        "p99_ms": round(_pct(latencies, 0.99), 2),
-        "turns_per_s": round(len(latencies) / elapsed, 1),
-        "transport_errors": len(ERRORS),
+        "turns": turns,
+        "p50_ms": round(statistics.median(phase.latencies), 2),
+        "p95_ms": round(_pct(phase.latencies, 0.95), 2),
+        "p99_ms": round(_pct(phase.latencies, 0.99), 2),
+        "turns_per_s": round(turns / elapsed, 1),
+        # Server CPU includes starting the conversations (one per user, and one after each handoff).
+        "server_cpu_ms_per_turn": round(cpu * 1000 / max(turns, 1), 2),
+        # The HTTP client shares the machine: on 2 cores, turns/s cannot exceed 2000 / (server + client ms).
+        "client_cpu_ms_per_turn": round(client_cpu * 1000 / max(turns, 1), 2),
+        "cache_hit_rate": round(delta.cache_hits / lookups, 3) if lookups else 0.0,
+        "embedded_texts": int(delta.batched_texts),
+        "mean_batch": round(delta.batched_texts / delta.batches, 2) if delta.batches else 0.0,
+        "transport_errors": phase.transport_errors,
+        "actions": dict(sorted(phase.actions.items())),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
-def _bare_costs(data_dir: Path, texts: list[str]) -> dict[str, float]:
+def _bare_costs(data_dir: Path, backend: str, texts: Iterator[str]) -> dict[str, float]:
     """One query embedding and one KB search (vector given), in this process, for comparison."""
     from assistant.settings import Settings
     from assistant.st_embedder import load_embedder
     from knowledge_base.snapshots import SnapshotManager
 
-    settings = Settings(data_dir=data_dir)
-    embedder = load_embedder(settings.embedding_model, settings.embedding_backend, cache_dir=settings.model_cache_dir)
+    settings = Settings(data_dir=data_dir, embedding_backend=backend)
+    embedder = load_embedder(
+        settings.embedding_model,
+        settings.embedding_backend,
+        cache_dir=settings.model_cache_dir,
+        threads=settings.embedding_threads,
+    )
     kb = SnapshotManager(settings.kb_dir, embedder).current
     embed_ms, search_ms = [], []
-    for text in texts[:200]:
+    for _ in range(200):
+        text = next(texts)
         t0 = time.perf_counter()
         vector = embedder.embed([text])[0]
         t1 = time.perf_counter()
@@ -107,50 +245,65 @@ def _bare_costs(data_dir: Path, texts: list[str]) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the server, measure, write bench/results/turn_bench.{md,json}."""
-    parser = argparse.ArgumentParser(prog="python -m bench.turn_bench", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, help="a prepared data dir (default: a temporary one, built first)")
-    parser.add_argument("--turns", type=int, default=200, help="turns of the single conversation")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--turns-each", type=int, default=10, help="turns per concurrent conversation")
-    args = parser.parse_args(argv)
-    from evals.server import free_port, serve_process, server_env
+@contextmanager
+def _store_url(kind: str, tmp: Path) -> Iterator[str]:
+    """A fresh store for the run: an SQLite file, or a redis-server of our own on a free port."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    from evals.server import free_port
 
-    texts = _texts()
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir or Path(tmp)
-        env = server_env(
-            data_dir,
-            Path(tmp) / "bench.db",
-            free_port(),
-            rate_limit_user_per_minute="1000000",
-            rate_limit_ip_per_minute="1000000",
-        )
-        with serve_process(env) as base:
-            asyncio.run(_run(base, 4, 5, texts))  # warm-up
-            single = asyncio.run(_run(base, 1, args.turns, texts))
-            concurrent = asyncio.run(_run(base, args.concurrency, args.turns_each, texts))
-        bare = _bare_costs(data_dir, texts)
-    result = {
-        "single": single,
-        "concurrent": concurrent,
-        "bare": bare,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "turn_bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("--store redis needs redis-server on the PATH")
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", ""]
+    redis = subprocess.Popen([*args, "--appendonly", "yes"], stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_redis(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
+
+
+def _wait_for_redis(port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("redis-server did not start")
+
+
+def render(result: dict[str, Any]) -> str:
+    """The markdown report."""
+    single, concurrent, bare = result["single"], result["concurrent"], result["bare"]
     lines = [
         "# Per-turn latency through HTTP (no LLM)",
         "",
-        f"`python -m bench.turn_bench` on {result['machine']}; "
-        "server `python app.py` (SQLite store) in its own process.",
+        f"`{result['command']}` on {result['machine']}; server `python app.py` ({result['store']} store, "
+        f"{result['backend']} embeddings, "
+        f"{result['workers']} worker{'s' if result['workers'] > 1 else ''}) in its own process. Every turn sends "
+        "a text the server has not seen before; load average (1 min) before → after each phase.",
         "",
-        "| conversations | turns | p50 ms | p95 ms | p99 ms | turns/s |",
-        "|---|---|---|---|---|---|",
+        "| conversations | turns | p50 ms | p95 ms | p99 ms | turns/s | server CPU ms/turn | client CPU ms/turn | "
+        "cache hits | mean batch | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in (single, concurrent):
         cells = [row[k] for k in ("conversations", "turns", "p50_ms", "p95_ms", "p99_ms", "turns_per_s")]
+        cells += [
+            row["server_cpu_ms_per_turn"],
+            row["client_cpu_ms_per_turn"],
+            f"{row['cache_hit_rate']:.1%}",
+            row["mean_batch"],
+            " → ".join(str(v) for v in row["load_average"]),
+        ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += [
         "",
@@ -158,8 +311,58 @@ def main(argv: list[str] | None = None) -> int:
         f"p95 {bare['embed_p95_ms']} ms; one KB search (embedding excluded) "
         f"p50 {bare['search_p50_ms']} ms / p95 {bare['search_p95_ms']} ms.",
     ]
-    (RESULTS / "turn_bench.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server, measure, write bench/results/turn_bench.{md,json}."""
+    parser = argparse.ArgumentParser(prog="python -m bench.turn_bench", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, help="a prepared data dir (default: a temporary one, built first)")
+    parser.add_argument("--turns", type=int, default=200, help="turns of the single conversation")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--turns-each", type=int, default=10, help="turns per concurrent conversation")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (ASSISTANT_WORKERS)")
+    parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument(
+        "--backend", choices=("onnx", "onnx-int8"), default="onnx", help="embedding backend (a data dir of its own)"
+    )
+    args = parser.parse_args(argv)
+    from evals.server import free_port, run_server_process, server_env
+
+    texts = distinct_texts(base_texts())
+    with tempfile.TemporaryDirectory() as tmp, _store_url(args.store, Path(tmp)) as store_url:
+        data_dir = args.data_dir or Path(tmp)
+        env = server_env(
+            data_dir,
+            Path(tmp) / "bench.db",
+            free_port(),
+            store_url=store_url,
+            workers=str(args.workers),
+            embedding_backend=args.backend,
+            rate_limit_user_per_minute="1000000",
+            rate_limit_ip_per_minute="1000000",
+        )
+        with run_server_process(env) as server:
+            measure(server, 4, 5, texts, args.workers)  # warm-up
+            single = measure(server, 1, args.turns, texts, args.workers)
+            concurrent = measure(server, args.concurrency, args.turns_each, texts, args.workers)
+        bare = _bare_costs(data_dir, args.backend, texts)
+    options = " ".join(argv if argv is not None else sys.argv[1:])
+    result = {
+        "command": f"python -m bench.turn_bench {options}".strip(),
+        "store": args.store,
+        "backend": args.backend,
+        "workers": args.workers,
+        "single": single,
+        "concurrent": concurrent,
+        "bare": bare,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "turn_bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    report = render(result)
+    (RESULTS / "turn_bench.md").write_text(report, encoding="utf-8")
+    print(report)
     return 0
 
 

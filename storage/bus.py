@@ -22,18 +22,20 @@ QUEUE_SIZE = 1000
 _CHANNEL_PREFIX = "bus:"
 
 
-def _encode(event: Mapping[str, Any]) -> str:
+def encode_event(event: Mapping[str, Any]) -> str:
+    """An event as compact JSON text; rejects what JSON cannot carry (NaN, arbitrary objects)."""
     return json.dumps(dict(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _decode(text: str) -> JSON:
+def decode_event(text: str) -> JSON:
+    """An event back from its JSON text (a fresh copy per call)."""
     value = json.loads(text)
     if not isinstance(value, dict):
         raise ValueError("bus event is not a JSON object")
     return value
 
 
-class _Inbox(asyncio.Queue[JSON]):
+class Inbox(asyncio.Queue[JSON]):
     """A subscriber's bounded queue that drops its oldest event rather than refuse a new one."""
 
     def __init__(self) -> None:
@@ -57,23 +59,23 @@ class InMemoryEventBus:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, _Inbox]]] = {}
+        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, Inbox]]] = {}
 
     def publish(self, topic: str, event: Mapping[str, Any]) -> None:
         """Send an event to every current subscriber of a topic."""
         # Encoding rejects non-JSON values as the Redis bus does; decoding per subscriber gives each a copy.
-        text = _encode(event)
+        text = encode_event(event)
         with self._lock:
             targets = list(self._subscribers.get(topic, ()))
         for loop, inbox in targets:
             try:
-                loop.call_soon_threadsafe(inbox.offer, _decode(text))
+                loop.call_soon_threadsafe(inbox.offer, decode_event(text))
             except RuntimeError:  # the subscriber's loop is closed; its finally block never ran
                 self._remove(topic, (loop, inbox))
 
     async def subscribe(self, topic: str) -> AsyncIterator[JSON]:
         """Yield events published to the topic after the first iteration starts."""
-        entry = (asyncio.get_running_loop(), _Inbox())
+        entry = (asyncio.get_running_loop(), Inbox())
         with self._lock:
             self._subscribers.setdefault(topic, set()).add(entry)
         try:
@@ -90,7 +92,7 @@ class InMemoryEventBus:
     def close(self) -> None:
         """Nothing to release; present so both buses close the same way."""
 
-    def _remove(self, topic: str, entry: tuple[asyncio.AbstractEventLoop, _Inbox]) -> None:
+    def _remove(self, topic: str, entry: tuple[asyncio.AbstractEventLoop, Inbox]) -> None:
         with self._lock:
             entries = self._subscribers.get(topic)
             if entries is not None:
@@ -111,7 +113,7 @@ class RedisEventBus:
 
     def publish(self, topic: str, event: Mapping[str, Any]) -> None:
         """Send an event to every current subscriber of a topic, on every worker."""
-        self._publisher.publish(_CHANNEL_PREFIX + topic, _encode(event))
+        self._publisher.publish(_CHANNEL_PREFIX + topic, encode_event(event))
 
     async def subscribe(self, topic: str) -> AsyncIterator[JSON]:
         """Yield events published to the topic once Redis has registered the subscription."""
@@ -124,7 +126,7 @@ class RedisEventBus:
             await pubsub.subscribe(_CHANNEL_PREFIX + topic)
             async for message in pubsub.listen():
                 if message.get("type") == "message":
-                    yield _decode(str(message["data"]))
+                    yield decode_event(str(message["data"]))
         finally:
             await pubsub.aclose()
             await client.aclose()

@@ -37,10 +37,15 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
     )
 
 
-def open_bus(url: str) -> EventBus:
-    """The event bus that matches a store URL: in-process for SQLite, Redis pub/sub for Redis."""
+def open_bus(url: str, *, workers: int = 1) -> EventBus:
+    """The event bus that matches a store URL: Redis pub/sub for Redis; for SQLite in-process with one worker,
+    else a relay through a side file that every worker process polls."""
     if url.startswith(_SQLITE):
-        sqlite_path(url)  # same validation as open_store, so a bad URL fails at start-up either way
+        path = sqlite_path(url)  # same validation as open_store, so a bad URL fails at start-up either way
+        if workers > 1 and path != ":memory:":
+            from storage.sqlite_bus import SqliteEventBus, bus_path
+
+            return SqliteEventBus(bus_path(path))
         return InMemoryEventBus()
     if url.startswith(_REDIS):
         return RedisEventBus(url)

