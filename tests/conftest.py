@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,28 @@ CHROMIUM_ARGS = [
 ]
 # Exported ONNX models are cached here across test runs (not in a tmp dir: export costs ~5 s).
 MODEL_CACHE = ROOT / "data" / "models"
+
+
+def run_module(
+    module: str,
+    *args: str,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m module args` as a user would (offline model hub, extra `env`); returns the finished process."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def free_port() -> int:

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from handoff.agents import AgentDirectory
 from storage.sqlite import SqliteStore
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_module
 from tests.handoff.conftest import FakeClock, RecordingBus, World, build_app, isolated_settings, make_service
 
 
 def _cli(tmp_path: Path, *args: str, password: str = "") -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         "PYTHONPATH": str(ROOT),
         "ASSISTANT_DATA_DIR": str(tmp_path),
         "ASSISTANT_STORE_URL": f"sqlite:///{tmp_path / 'agents.db'}",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "handoff", "agents", *args],
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_module("handoff", "agents", *args, stdin=password + "\n", env=env, cwd=tmp_path, timeout=60)
 
 
 def test_cli_creates_agents_who_can_log_in(tmp_path: Path) -> None:

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODEL_CACHE, ROOT
+from tests.conftest import MODEL_CACHE, run_module
 from tests.intents.conftest import OFF_TOPIC, PARAPHRASES, write_csv
 
 pytestmark = pytest.mark.integration
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the CLI with the test model cache; returns the finished process."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.intents", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=240,
-        check=False,
-    )
+    """Run the intents CLI; returns the finished process."""
+    return run_module("assistant.intents", *args, stdin=stdin)
 
 
 @pytest.fixture(scope="module")

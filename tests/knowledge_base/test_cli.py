@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from assistant.embedding import Embedder
+from tests.conftest import run_module
 
 pytestmark = pytest.mark.integration
 
@@ -19,17 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "knowledge_base", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=240,
-        check=False,
-    )
+    return run_module("knowledge_base", *args, stdin=stdin)
 
 
 @pytest.fixture(scope="module")
