@@ -91,12 +91,19 @@ class QueryView:
         return self.vectors.text
 
 
-def _nearest(index: FaissVectorIndex | None, vector: np.ndarray | None, exclude: np.ndarray | None) -> np.ndarray:
-    if index is None or vector is None or not index.size:
-        return np.zeros(0, dtype=np.int64)
-    _, found = index.search(vector[None, :], N_DENSE, exclude=exclude)
-    ids: np.ndarray = found[0]
-    return ids
+def nearest(
+    index: FaissVectorIndex | None, vectors: Sequence[np.ndarray | None], exclude: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Dense candidate documents of every query in one FAISS call; a query without a vector gets none."""
+    out = [np.zeros(0, dtype=np.int64) for _ in vectors]
+    rows = [i for i, v in enumerate(vectors) if v is not None]
+    present = [v for v in vectors if v is not None]
+    if index is None or not index.size or not present:
+        return out
+    _, found = index.search(np.vstack(present), N_DENSE, exclude=exclude)
+    for row, i in enumerate(rows):
+        out[i] = found[row]
+    return out
 
 
 def missing_words(ix: IndexSet, texts: Sequence[str]) -> list[str]:
@@ -134,9 +141,9 @@ def make_view(
         scores[name] = _sparse(ix, name).search(terms[name], N_SPARSE, exclude)
     none = np.zeros(0, dtype=np.int64)
     if dense_ids is None:
-        dense_ids = _nearest(ix.dense, vectors.text, exclude) if candidates else none
+        dense_ids = nearest(ix.dense, [vectors.text], exclude)[0] if candidates else none
     if gloss_ids is None:
-        gloss_ids = _nearest(ix.gloss, vectors.gloss, exclude) if candidates else none
+        gloss_ids = nearest(ix.gloss, [vectors.gloss], exclude)[0] if candidates else none
     norm = normalize(text)
     words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
     vocab = ix.sparse.get("words")

@@ -13,19 +13,18 @@ from assistant.errors import InvalidInput
 from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import word_gloss
 from knowledge_base.features import (
-    N_DENSE,
     NO_VECTORS,
     CandidateFeatures,
     QueryVectors,
     joint_vector,
     missing_words,
+    nearest,
     score_candidates,
 )
 from knowledge_base.fusion import FusionModel
 from knowledge_base.indexes import IndexSet
 from knowledge_base.manifest import Manifest
 from knowledge_base.models import FaqEntry, Hit, SearchResult
-from knowledge_base.vector_index import FaissVectorIndex
 
 MAX_QUERY_CHARS = 1_000
 
@@ -129,8 +128,8 @@ class KnowledgeBase:
         texts = [q[:MAX_QUERY_CHARS] for q in queries]
         contexts = [c[:MAX_QUERY_CHARS] if c and c.strip() else None for c in contexts]
         query_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors)
-        dense_ids = self._nearest(ix.dense, [v.text for v in query_vectors])
-        gloss_ids = self._nearest(ix.gloss, [v.gloss for v in query_vectors])
+        dense_ids = nearest(ix.dense, [v.text for v in query_vectors])
+        gloss_ids = nearest(ix.gloss, [v.gloss for v in query_vectors])
         results = []
         for i, text in enumerate(texts):
             if not text.strip() or not ix.slot_of:
@@ -152,14 +151,6 @@ class KnowledgeBase:
     def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
         """The vectors `search` uses for standalone queries (for evaluation tools scoring candidates directly)."""
         return self._vectors(self._indexes, texts, [None] * len(texts), None)[0]
-
-    @staticmethod
-    def _nearest(index: FaissVectorIndex | None, vectors: list[np.ndarray | None]) -> list[np.ndarray | None]:
-        """Dense candidates of every query in one FAISS call (None: let the features search alone)."""
-        if index is None or not index.size or not vectors or any(v is None for v in vectors):
-            return [None] * len(vectors)
-        _, found = index.search(np.vstack([v for v in vectors if v is not None]), N_DENSE)
-        return list(found)
 
     def _vectors(
         self,
