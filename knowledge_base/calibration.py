@@ -14,7 +14,7 @@ from assistant.text import has_cjk
 from knowledge_base.analysis import QUESTION_WORDS, analyze
 from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import word_gloss
-from knowledge_base.features import NO_VECTORS, QueryVectors, joint_vector, missing_words, score_candidates
+from knowledge_base.features import NO_VECTORS, QueryVectors, follow_up_vectors, missing_words, score_candidates
 from knowledge_base.fusion import TrainingSet
 from knowledge_base.indexes import Embed, IndexSet, Progress, embed_texts
 from knowledge_base.perturb import perturb
@@ -195,10 +195,8 @@ def training_set(
         gloss_by_text = dict(zip(contexts, stored_gloss, strict=True)) if stored_gloss is not None else {}
         for index, probe in enumerate(probes):
             if probe.context is not None:
-                alone = QueryVectors(by_text[probe.context], gloss_by_text.get(probe.context), words)
-                own = vectors[index]
-                joint = QueryVectors(joint_vector(own.text, alone.text), joint_vector(own.gloss, alone.gloss), words)
-                context_vectors[index] = (joint, alone)
+                alone = QueryVectors(by_text[probe.context], gloss_by_text.get(probe.context))
+                context_vectors[index] = follow_up_vectors(vectors[index], alone)
     advance = progress("calibrating", len(probes)) if progress is not None else None
     rows: list[np.ndarray] = []
     labels: list[np.ndarray] = []

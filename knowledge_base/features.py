@@ -65,7 +65,15 @@ class QueryVectors:
 NO_VECTORS = QueryVectors()
 
 
-def joint_vector(query: np.ndarray | None, context: np.ndarray | None) -> np.ndarray | None:
+def follow_up_vectors(query: QueryVectors, context: QueryVectors) -> tuple[QueryVectors, QueryVectors]:
+    """The vectors of (context + query, context) for a follow-up: sums of the query's and the context's text and
+    gloss vectors, no model call; both share the query's word vectors."""
+    text = _joint_vector(query.text, context.text)
+    glossed = _joint_vector(query.gloss, context.gloss)
+    return QueryVectors(text, glossed, query.words), QueryVectors(context.text, context.gloss, query.words)
+
+
+def _joint_vector(query: np.ndarray | None, context: np.ndarray | None) -> np.ndarray | None:
     """The vector of context + query: the normalised sum of the two (no model call)."""
     if query is None or context is None:
         return None

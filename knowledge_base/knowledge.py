@@ -16,7 +16,7 @@ from knowledge_base.features import (
     NO_VECTORS,
     CandidateFeatures,
     QueryVectors,
-    joint_vector,
+    follow_up_vectors,
     missing_words,
     nearest,
     score_candidates,
@@ -193,10 +193,7 @@ class KnowledgeBase:
         ]
         context_vectors = [none] * len(texts)
         for i, context in followups:
-            alone = self._context_vectors(ix, context, by_text)
-            own = query_vectors[i]
-            joint = QueryVectors(joint_vector(own.text, alone.text), joint_vector(own.gloss, alone.gloss), words)
-            context_vectors[i] = (joint, QueryVectors(alone.text, alone.gloss, words))
+            context_vectors[i] = follow_up_vectors(query_vectors[i], self._context_vectors(ix, context, by_text))
         return query_vectors, context_vectors
 
     @staticmethod
