@@ -112,22 +112,29 @@ def parse_counters(exposition: str) -> tuple[str, ServerCounters]:
     return pid, counters
 
 
-def read_counters(base: str, workers: int) -> ServerCounters:
-    """Scrape /metrics on fresh connections until every worker answered once; the sum of their counters."""
+def read_counters(base: str, workers: int) -> dict[str, ServerCounters]:
+    """Each worker's counters, by pid: /metrics scraped on fresh connections until every worker answered once."""
     by_pid: dict[str, ServerCounters] = {}
-    for _ in range(20 * workers):
+    for _ in range(100 * workers):
         with httpx.Client(base_url=base, timeout=30) as client:  # a new connection may reach another worker
             pid, counters = parse_counters(client.get("/metrics").text)
         by_pid[pid] = counters
         if len(by_pid) >= workers:
             break
+        time.sleep(0.01)  # the kernel tends to hand a burst of connections to the same worker
+    return by_pid
+
+
+def counters_since(before: dict[str, ServerCounters], after: dict[str, ServerCounters]) -> ServerCounters:
+    """The change of the counters summed over the workers read both times."""
     total = ServerCounters()
-    for counters in by_pid.values():
+    for pid in before.keys() & after.keys():
+        delta = after[pid].minus(before[pid])
         total = ServerCounters(
-            total.cache_hits + counters.cache_hits,
-            total.cache_misses + counters.cache_misses,
-            total.batches + counters.batches,
-            total.batched_texts + counters.batched_texts,
+            total.cache_hits + delta.cache_hits,
+            total.cache_misses + delta.cache_misses,
+            total.batches + delta.batches,
+            total.batched_texts + delta.batched_texts,
         )
     return total
 
@@ -190,7 +197,8 @@ def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[st
     load_before, client_before = os.getloadavg()[0], time.process_time()
     phase, elapsed = asyncio.run(_drive(server.base, conversations, turns_each, texts))
     cpu, client_cpu = server.cpu_seconds() - cpu_before, time.process_time() - client_before
-    delta = read_counters(server.base, workers).minus(before)
+    after = read_counters(server.base, workers)
+    delta = counters_since(before, after)
     turns = len(phase.latencies)
     lookups = delta.cache_hits + delta.cache_misses
     return {
@@ -207,6 +215,7 @@ def measure(server: Any, conversations: int, turns_each: int, texts: Iterator[st
         "cache_hit_rate": round(delta.cache_hits / lookups, 3) if lookups else 0.0,
         "embedded_texts": int(delta.batched_texts),
         "mean_batch": round(delta.batched_texts / delta.batches, 2) if delta.batches else 0.0,
+        "workers_counted": len(before.keys() & after.keys()),  # cache and batch figures cover these workers
         "transport_errors": phase.transport_errors,
         "actions": dict(sorted(phase.actions.items())),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -343,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_limit_ip_per_minute="1000000",
         )
         with run_server_process(env) as server:
-            measure(server, 4, 5, texts, args.workers)  # warm-up
+            measure(server, 4 * args.workers, 5, texts, args.workers)  # warm-up, on every worker
             single = measure(server, 1, args.turns, texts, args.workers)
             concurrent = measure(server, args.concurrency, args.turns_each, texts, args.workers)
         bare = _bare_costs(data_dir, args.backend, texts)

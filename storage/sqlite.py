@@ -121,6 +121,15 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _write_one(self, sql: str, params: Sequence[Any]) -> int:
+        """One statement, committed on its own (SQLite makes a lone statement atomic); returns the rows changed.
+
+        Without BEGIN and COMMIT around it the store lock is held across one call into SQLite instead of three,
+        and each call gives up the GIL and must win it back from the request threads before the lock is free.
+        """
+        with self._lock:
+            return int(self._db.execute(sql, params).rowcount)
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return list(self._db.execute(sql, params).fetchall())
@@ -131,13 +140,12 @@ class SqliteStore:
         """Create or replace a document; `owner=None` keeps the owner already recorded (if any)."""
         text = dump_json(data)
         check_kind(kind)
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO documents (kind, id, owner, json, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (kind, id) DO UPDATE SET json = excluded.json, "
-                "updated_at = excluded.updated_at, owner = COALESCE(excluded.owner, documents.owner)",
-                (kind, doc_id, owner, text, time.time()),
-            )
+        self._write_one(
+            "INSERT INTO documents (kind, id, owner, json, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, id) DO UPDATE SET json = excluded.json, "
+            "updated_at = excluded.updated_at, owner = COALESCE(excluded.owner, documents.owner)",
+            (kind, doc_id, owner, text, time.time()),
+        )
 
     def get(self, kind: str, doc_id: str) -> JSON | None:
         """The document, or None."""
@@ -157,8 +165,7 @@ class SqliteStore:
 
     def delete(self, kind: str, doc_id: str) -> bool:
         """Remove a document; True if it existed."""
-        with self._write() as db:
-            return db.execute("DELETE FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).rowcount > 0
+        return self._write_one("DELETE FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)) > 0
 
     def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
         """Atomically apply `changes` if every `expected` field matches; else None."""
@@ -203,6 +210,16 @@ class SqliteStore:
         data_text = dump_json(payload)
         created_at = time.time() if at is None else at
         message_id = uuid.uuid4().hex
+        if require is None:
+            # One statement numbers and inserts the message, atomically, even against other worker processes.
+            with self._lock:
+                ((seq,),) = self._db.execute(
+                    "INSERT INTO messages (id, conversation_id, seq, role, text, data, created_at) "
+                    "SELECT ?, ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE conversation_id = ? "
+                    "RETURNING seq",
+                    (message_id, conversation_id, role, text, data_text, created_at, conversation_id),
+                ).fetchall()
+            return StoredMessage(message_id, conversation_id, int(seq), role, text, created_at, payload)
         with self._write() as db:
             if require is not None:
                 row = db.execute(
@@ -251,8 +268,12 @@ class SqliteStore:
         if not events:
             return
         rows = [(e.type, e.at, e.conversation_id, e.user_id, dump_json(e.data)) for e in events]
+        insert = "INSERT INTO events (type, at, conversation_id, user_id, data) VALUES (?, ?, ?, ?, ?)"
+        if len(rows) == 1:  # most turns: a lone statement is its own transaction
+            self._write_one(insert, rows[0])
+            return
         with self._write() as db:
-            db.executemany("INSERT INTO events (type, at, conversation_id, user_id, data) VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany(insert, rows)
 
     def iter_events(self, start: float, end: float, *, types: Sequence[str] | None = None) -> Iterator[StoredEvent]:
         """Events with start <= at < end, ordered by time (then id), read page by page."""
@@ -301,14 +322,14 @@ class SqliteStore:
     def set_once(self, key: str, value: str, ttl_seconds: float) -> bool:
         """Set the key only if absent (or expired); True if this call set it."""
         now = time.time()
-        with self._write() as db:
-            self._purge_expired(db, now)
-            db.execute("DELETE FROM keys WHERE key = ? AND expires_at <= ?", (key, now))
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO keys (key, value, expires_at) VALUES (?, ?, ?)",
-                (key, value, now + ttl_seconds),
-            )
-            return cursor.rowcount > 0
+        self._purge_expired(now)
+        # An expired key is taken over; a live one (or one without expiry) makes the upsert change nothing.
+        changed = self._write_one(
+            "INSERT INTO keys (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "value = excluded.value, expires_at = excluded.expires_at WHERE keys.expires_at <= ?",
+            (key, value, now + ttl_seconds, now),
+        )
+        return changed > 0
 
     def get_key(self, key: str) -> str | None:
         """The value, or None if absent or expired."""
@@ -322,40 +343,37 @@ class SqliteStore:
         """Set (overwrite) a key, with an optional time to live."""
         now = time.time()
         expires_at = None if ttl_seconds is None else now + ttl_seconds
-        with self._write() as db:
-            self._purge_expired(db, now)
-            db.execute(
-                "INSERT OR REPLACE INTO keys (key, value, expires_at) VALUES (?, ?, ?)",
-                (key, value, expires_at),
-            )
+        self._purge_expired(now)
+        self._write_one(
+            "INSERT OR REPLACE INTO keys (key, value, expires_at) VALUES (?, ?, ?)", (key, value, expires_at)
+        )
 
     def delete_key(self, key: str) -> None:
         """Remove a key."""
-        with self._write() as db:
-            db.execute("DELETE FROM keys WHERE key = ?", (key,))
+        self._write_one("DELETE FROM keys WHERE key = ?", (key,))
 
     def hit(self, key: str, window_seconds: float) -> int:
         """Count one hit in a fixed window starting at the first hit; returns the count so far."""
         now = time.time()
-        with self._write() as db:
-            self._purge_expired(db, now)
-            row = db.execute(
-                "SELECT value FROM keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", (key, now)
-            ).fetchone()
-            count = int(row[0]) + 1 if row is not None else 1
-            if row is None:
-                db.execute(
-                    "INSERT OR REPLACE INTO keys (key, value, expires_at) VALUES (?, ?, ?)",
-                    (key, str(count), now + window_seconds),
-                )
-            else:
-                db.execute("UPDATE keys SET value = ? WHERE key = ?", (str(count), key))
-            return count
+        self._purge_expired(now)
+        # One statement: a live window counts on (SET reads the row as it was), an expired one starts afresh.
+        live = "keys.expires_at IS NULL OR keys.expires_at > ?"
+        with self._lock:
+            rows = self._db.execute(
+                "INSERT INTO keys (key, value, expires_at) VALUES (?, '1', ?) ON CONFLICT (key) DO UPDATE SET "
+                f"value = CASE WHEN {live} THEN CAST(CAST(keys.value AS INTEGER) + 1 AS TEXT) ELSE '1' END, "
+                f"expires_at = CASE WHEN {live} THEN keys.expires_at ELSE excluded.expires_at END "
+                "RETURNING value",
+                (key, now + window_seconds, now, now),
+            ).fetchall()  # fetching every row finishes the statement, which commits it
+        return int(rows[0][0])
 
-    def _purge_expired(self, db: sqlite3.Connection, now: float) -> None:
-        self._key_writes += 1
-        if self._key_writes % _PURGE_EVERY == 0:
-            db.execute("DELETE FROM keys WHERE expires_at <= ?", (now,))
+    def _purge_expired(self, now: float) -> None:
+        with self._lock:
+            self._key_writes += 1
+            due = self._key_writes % _PURGE_EVERY == 0
+        if due:
+            self._write_one("DELETE FROM keys WHERE expires_at <= ?", (now,))
 
     # -- whole store ---------------------------------------------------------------------------------
 
