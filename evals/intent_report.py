@@ -18,8 +18,12 @@ linear SVM, temperature scaling fitted by likelihood on held-out scores, and an 
 calibrated confidence. Held-out scores come from cross-validation on the training data, or from a published
 validation split where one exists (CLINC150). The threshold maximises in-scope accuracy + ¼ × OOS recall on the
 held-out scores when they contain out-of-scope examples; without any it is 0.5 (reject what is more likely
-wrong than right). No figure below was tuned on a test split. Regenerate: `python -m evals.intent_benchmarks
-[--only banking77,clinc150,xsid,demo] [--ablation]` (embeddings are cached under data/cache/intents).
+wrong than right). CLINC150, which has a validation split to calibrate on, is also run with an encoder of its own:
+the embedding model fine-tuned on the training split for 2 epochs with a large-margin cosine (CosFace) loss, then
+served with ONNX Runtime in place of the shared embedding (`--fine-tune-epochs`); the demo and BANKING77 models use
+the shared embedding. No figure below was tuned on a test split. Regenerate: `python -m evals.intent_benchmarks
+[--only banking77,clinc150,xsid,demo] [--ablation]` (embeddings are cached under data/cache/intents); development
+figures: `--split dev` ([intents_dev.md](intents_dev.md)).
 
 Disclosure: the weight of OOS recall (¼) and the number of cross-validation folds (10 up to 2,000 examples, 5 up to
 20,000) were revised once, after a first full run whose test figures had been printed (weight ⅓, 5/3 folds: CLINC150
@@ -27,6 +31,21 @@ Disclosure: the weight of OOS recall (¼) and the number of cross-validation fol
 with ⅓ the threshold chosen on CLINC150's validation split left in-scope accuracy on that same split below the 95%
 target (94.83, closed-set 96.80; ¼ gives 95.17), and fewer folds bias cross-validated thresholds upwards.
 Latency depends on the load of the shared 2-core machine, so each figure carries the load average at the time.
+
+Second round (this report): the threshold rule was left as it is; the changes were chosen on development splits only
+and the test splits were scored once, by the run below, with nothing changed afterwards. (1) The demo training data
+grew from 651 to 1,959 rows (1,395 in-scope, 564 out-of-scope), written without opening the test file; the last
+batch of out-of-scope rows broadened categories (device support, payment apps) after development misses in them had
+been read, so the development set's OOS recall is optimistic. (2) The fine-tuned CLINC150 encoder: on CLINC150's
+validation split, calibrating on one half and scoring the other (both ways), closed-set accuracy rose from 96.8 to
+97.3, in-scope accuracy at the rule's threshold from 95.1 to 95.6 and OOS recall from 85 to 93 (2 epochs; 1 epoch gave
+97.2 / 95.2 / 91). It costs about 11 CPU-minutes of training (one torch thread) and, in a chat turn, one more
+embedding; on the Chinese demo intents it did not help (closed-set on the development set 94.1 instead of 95.7, as the
+model is English-only), so the demo model does not use it. Tried on development splits and not adopted, as no gain
+exceeded the noise: logistic regression instead of the SVM, an SVM + LR ensemble, kNN class similarities on the
+embedding, Nyström RBF features of the embedding, other block weights and min_df, a heavier `oos` class weight,
+lexical novelty features (share of unseen characters and words, nearest-neighbour similarity), and a confidence
+combining the calibrated probability with the nearest-neighbour distance.
 """
 
 
