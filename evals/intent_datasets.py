@@ -80,6 +80,35 @@ def load_xsid_zh(data_dir: Path) -> Benchmark:
     )
 
 
+def holdout_split(examples: Sequence[Example], share: float, seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """A stratified split of `examples`: (the rest, `share` of each intent), the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    by_intent: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        by_intent.setdefault(ex.intent, []).append(i)
+    held: set[int] = set()
+    for intent in sorted(by_intent):
+        rows = rng.permutation(by_intent[intent])
+        held.update(int(i) for i in rows[: round(share * len(rows))])
+    rest = [ex for i, ex in enumerate(examples) if i not in held]
+    return rest, [ex for i, ex in enumerate(examples) if i in held]
+
+
+def development_split(bench: Benchmark) -> Benchmark | None:
+    """The benchmark with its test split replaced by a development split (None when it has none).
+
+    BANKING77: a stratified 15% of train.csv; CLINC150: a stratified half of its validation split (val + oos_val),
+    the other half calibrating. xSID-zh has no data to spare (300 training examples).
+    """
+    if bench.validation is not None:
+        calibration, held = holdout_split(bench.validation, 0.5)
+        return Benchmark(f"{bench.name}-dev", bench.train, held, validation=calibration)
+    if len(bench.train) > 2000:
+        train, held = holdout_split(bench.train, 0.15)
+        return Benchmark(f"{bench.name}-dev", train, held)
+    return None
+
+
 def cached_embeddings(texts: Sequence[str], embedder: Embedder, cache_dir: Path = CACHE_DIR) -> np.ndarray:
     """Embed texts once per (model, texts) and keep the matrix on disk, so repeated runs skip the model."""
     digest = hashlib.sha256("\x1f".join([embedder.name, *texts]).encode()).hexdigest()[:20]

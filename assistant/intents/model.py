@@ -15,6 +15,7 @@ from assistant.embedding import Embedder
 from assistant.errors import ConfigError, InvalidInput
 from assistant.intents.calibration import softmax
 from assistant.intents.data import data_checksum, load_examples
+from assistant.intents.encoder import FineTunedEncoder, load_encoder
 from assistant.intents.features import Featurizer, TfidfBlock
 from assistant.intents.types import OOS, IntentPrediction
 
@@ -22,6 +23,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
 VOCABULARY = "vocabulary.json"
+ENCODER_DIR = "encoder"
 RANKING_SIZE = 5
 
 
@@ -37,6 +39,8 @@ class HybridIntentClassifier:
     threshold: float
     embedder: Embedder
     manifest: dict[str, Any] = field(default_factory=dict)
+    # The model's own fine-tuned encoder; None: the features use the shared embedder's vectors.
+    encoder: FineTunedEncoder | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -60,7 +64,10 @@ class HybridIntentClassifier:
         return softmax(self.scores(texts, vectors) / self.temperature)
 
     def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentPrediction]:
-        """Predict intents; pass `vectors` (embedder rows for `texts`) to skip embedding again."""
+        """Predict intents; `vectors` (the shared embedder's rows for `texts`) skip embedding again.
+
+        A model with its own fine-tuned encoder ignores `vectors` and embeds the texts with that encoder.
+        """
         if not texts:
             return []
         probs = self.probabilities(texts, vectors)
@@ -79,6 +86,8 @@ class HybridIntentClassifier:
         return out
 
     def _vectors(self, texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
+        if self.encoder is not None:
+            return self.encoder.embed(list(texts))
         if vectors is None:
             return self.embedder.embed(list(texts))
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -110,6 +119,8 @@ class HybridIntentClassifier:
             "temperature": self.temperature,
             "embedding_weight": self.featurizer.embedding_weight,
         }
+        if self.encoder is not None:
+            self.encoder.save(directory / ENCODER_DIR)
         savez: Any = np.savez_compressed  # numpy's stubs do not type **arrays
         with open(directory / f"{WEIGHTS}.tmp", "wb") as handle:
             savez(handle, **arrays)
@@ -168,7 +179,12 @@ def load_intent_model(directory: Path | str, embedder: Embedder) -> HybridIntent
         raise ConfigError(f"{directory}: incomplete or corrupt intent model ({exc!r}); retrain it") from exc
     if coef.shape != (featurizer.width + int(manifest.get("embedding_dimension", -1)), len(classes)):
         raise ConfigError(f"{directory}: weights do not match the vocabulary and classes; retrain it")
-    return HybridIntentClassifier(classes, featurizer, coef, intercept, temperature, threshold, embedder, manifest)
+    encoder = None
+    if manifest.get("encoder"):
+        encoder = load_encoder(directory / ENCODER_DIR, str(manifest["encoder"].get("name", "fine-tuned")))
+    return HybridIntentClassifier(
+        classes, featurizer, coef, intercept, temperature, threshold, embedder, manifest, encoder
+    )
 
 
 def is_stale(model_dir: Path | str, data_path: Path | str, embedding_model_name: str) -> bool:

@@ -15,6 +15,7 @@ from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.calibration import choose_threshold, fit_temperature, softmax
 from assistant.intents.data import Example, data_checksum, validate_for_training
+from assistant.intents.encoder import FineTunedEncoder, FineTuning, fine_tune
 from assistant.intents.features import Featurizer
 from assistant.intents.model import HybridIntentClassifier
 from assistant.intents.types import OOS
@@ -38,6 +39,9 @@ class TrainingConfig:
     c: float = 1.0
     folds: int | None = None  # None: 10 folds up to 2,000 examples, 5 up to 20,000, else 3
     seed: int = 0
+    # Epochs of fine-tuning an intent-specific encoder (encoder.py) before the linear model; 0: the shared
+    # embedding as is. Needs a validation set: cross-validation would have to fine-tune once per fold.
+    fine_tune_epochs: float = 0.0
 
 
 def embed_all(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
@@ -169,6 +173,14 @@ def train_intent_model(
         vectors = embed_all(embedder, texts)
     if vectors.shape[0] != len(texts):
         raise InvalidInput(f"{vectors.shape[0]} vectors for {len(texts)} examples")
+    encoder: FineTunedEncoder | None = None
+    tuning = FineTuning(epochs=config.fine_tune_epochs)
+    if config.fine_tune_epochs > 0:
+        if not validation:
+            raise InvalidInput("fine-tuning the encoder needs a validation set to calibrate on (--validation)")
+        say(f"fine-tuning {embedder.name} for {config.fine_tune_epochs:g} epoch(s) on {len(texts)} examples")
+        encoder = fine_tune(embedder.name, texts, y, len(classes), vectors, tuning, config.seed, say)
+        vectors = embed_all(encoder, texts)
     say(f"training on {len(texts)} examples, {len(classes)} classes")
     featurizer, coef, intercept = fit_linear(texts, vectors, y, len(classes), config)
 
@@ -178,7 +190,12 @@ def train_intent_model(
             raise InvalidInput(f"validation intents missing from training: {', '.join(unknown)}")
         say(f"calibrating on {len(validation)} validation examples")
         v_texts = [ex.text for ex in validation]
-        v_vectors = validation_vectors if validation_vectors is not None else embed_all(embedder, v_texts)
+        if encoder is not None:
+            v_vectors = embed_all(encoder, v_texts)
+        elif validation_vectors is not None:
+            v_vectors = validation_vectors
+        else:
+            v_vectors = embed_all(embedder, v_texts)
         scores = np.asarray(featurizer.transform(v_texts, v_vectors) @ coef) + intercept
         v_y = np.array([index.get(ex.intent, -1) for ex in validation])  # -1: `oos` the model has no class for
         v_is_oos = np.array([ex.intent == OOS for ex in validation])
@@ -215,6 +232,8 @@ def train_intent_model(
         "training_seconds": round(seconds, 2),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if encoder is not None:
+        manifest["encoder"] = {"name": encoder.name, "base_model": embedder.name, **asdict(tuning)}
     return HybridIntentClassifier(
-        classes, featurizer, coef, intercept, temperature, choice.threshold, embedder, manifest
+        classes, featurizer, coef, intercept, temperature, choice.threshold, embedder, manifest, encoder
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.intent_datasets import load_banking77, load_clinc150, load_xsid_zh, read_conll_intents
+from evals.intent_datasets import development_split, load_banking77, load_clinc150, load_xsid_zh, read_conll_intents
 
 
 def test_banking77_has_77_intents_in_both_splits(shared_data: Path) -> None:
@@ -34,3 +34,22 @@ def test_xsid_reads_text_and_intent_comment_lines(shared_data: Path, tmp_path: P
         ("今天会下雨吗？", "weather/find"),
         ("关闹钟", "alarm/cancel_alarm"),
     ]
+
+
+def test_development_splits_hold_out_training_or_validation_rows_never_test_rows(shared_data: Path) -> None:
+    bank = load_banking77(shared_data)
+    dev = development_split(bank)
+    assert dev is not None
+    assert dev.validation is None
+    assert len(dev.train) + len(dev.test) == len(bank.train)
+    assert {ex.intent for ex in dev.test} == {ex.intent for ex in bank.train}  # stratified: every intent held out
+    assert 0.14 < len(dev.test) / len(bank.train) < 0.16
+    assert not {(ex.text, ex.intent) for ex in dev.test} & {(ex.text, ex.intent) for ex in bank.test}
+    clinc = load_clinc150(shared_data)
+    assert clinc.validation is not None
+    cdev = development_split(clinc)
+    assert cdev is not None
+    assert cdev.validation is not None
+    assert sorted(map(str, cdev.test + cdev.validation)) == sorted(map(str, clinc.validation))
+    assert sum(ex.intent == "oos" for ex in cdev.test) == 50
+    assert development_split(load_xsid_zh(shared_data)) is None  # too small to spare a split
