@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,13 +43,55 @@ class AgentIdentity:
         return self.role == "admin"
 
 
-def _decode(token: str, secret: str, typ: str | None) -> dict[str, Any]:
+class VerifiedTokens:
+    """Claims of recently verified tokens, by exact token string and secret, for at most `ttl` seconds each.
+
+    Every turn presents the same bearer token; verifying its signature again each time is wasted work. An entry
+    never outlives the token's own `exp`, a different secret (rotated) misses, and failures are never cached.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 4096, clock: Callable[[], float] = time.time) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def claims(self, token: str, secret: str) -> dict[str, Any]:
+        """The token's verified claims (401 when invalid or expired)."""
+        key = (token, secret)
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None:
+            until, claims = entry
+            if now < until:
+                return claims
+            if now >= claims["exp"]:
+                raise Unauthorized("token expired")
+        claims = _verify(token, secret)
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()  # simpler than LRU; a refill costs one verification per active token
+            self._entries[key] = (min(now + self._ttl, float(claims["exp"])), claims)
+        return claims
+
+
+_verified = VerifiedTokens()
+
+
+def _verify(token: str, secret: str) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
+    return claims
+
+
+def _decode(token: str, secret: str, typ: str | None) -> dict[str, Any]:
+    claims = _verified.claims(token, secret)
     if typ is not None and claims.get("typ") != typ:
         raise Unauthorized("wrong kind of token")
     return claims

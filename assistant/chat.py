@@ -33,6 +33,7 @@ class Escalator(Protocol):
         trail: Sequence[Mapping[str, Any]],
         agents_available: bool,
         now: float | None = None,
+        messages: Sequence[StoredMessage] | None = None,
     ) -> Any: ...
 
     def on_user_message(self, conversation: Conversation, message: StoredMessage) -> None: ...
@@ -183,13 +184,14 @@ class ChatService:
 
     def _escalate(self, conv: Conversation, decision: Decision, now: float) -> dict[str, Any]:
         assert self.escalator is not None
-        trail = self._trail(conv.id)
+        messages = self.repo.messages(conv.id)  # read once: the trail and the handoff packet both need it
         ticket = self.escalator.escalate(
             conv,
             reason=decision.handoff_reason or "explicit_request",
-            trail=trail,
+            trail=_trail(messages),
             agents_available=decision.agents_available,
             now=now,
+            messages=messages,
         )
         return {
             "ticket_id": ticket.id,
@@ -198,29 +200,6 @@ class ChatService:
             "eta_seconds": ticket.eta_seconds,
             "agents_available": decision.agents_available,
         }
-
-    def _trail(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Per bot turn: the user's text, intent and confidence, action, FAQ and the evidence retrieval found."""
-        trail: list[dict[str, Any]] = []
-        last_user = ""
-        for message in self.repo.messages(conversation_id):
-            if message.role == "user":
-                last_user = message.text
-            elif message.role == "bot" and "action" in message.data:
-                internal = message.data.get("internal", {})
-                intent = message.data.get("intent") or {}
-                trail.append(
-                    {
-                        "text": last_user,
-                        "intent": intent.get("name"),
-                        "confidence": intent.get("confidence"),
-                        "action": message.data.get("action"),
-                        "faq_id": message.data.get("faq_id"),
-                        "evidence": internal.get("queries", []),
-                        "sentiment": internal.get("sentiment", 0.0),
-                    }
-                )
-        return trail
 
     def _record_turn(
         self,
@@ -305,6 +284,30 @@ class ChatService:
     def transcript(self, conversation_id: str, *, after_seq: int = 0) -> list[dict[str, Any]]:
         """The public transcript after a sequence number."""
         return [message_to_json(m) for m in self.repo.messages(conversation_id, after_seq=after_seq)]
+
+
+def _trail(messages: Sequence[StoredMessage]) -> list[dict[str, Any]]:
+    """Per bot turn: the user's text, intent and confidence, action, FAQ and the evidence retrieval found."""
+    trail: list[dict[str, Any]] = []
+    last_user = ""
+    for message in messages:
+        if message.role == "user":
+            last_user = message.text
+        elif message.role == "bot" and "action" in message.data:
+            internal = message.data.get("internal", {})
+            intent = message.data.get("intent") or {}
+            trail.append(
+                {
+                    "text": last_user,
+                    "intent": intent.get("name"),
+                    "confidence": intent.get("confidence"),
+                    "action": message.data.get("action"),
+                    "faq_id": message.data.get("faq_id"),
+                    "evidence": internal.get("queries", []),
+                    "sentiment": internal.get("sentiment", 0.0),
+                }
+            )
+    return trail
 
 
 def _bot_data(decision: Decision) -> dict[str, Any]:

@@ -21,6 +21,7 @@ _jieba_lock = threading.Lock()
 _jieba: Any = None
 
 
+@lru_cache(maxsize=20_000)  # one turn normalises the same few strings dozens of times (retrieval, intents, rules)
 def normalize(text: str) -> str:
     """NFKC (full-width to half-width), lower-case, collapse whitespace, drop control characters."""
     text = unicodedata.normalize("NFKC", text)

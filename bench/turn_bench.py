@@ -336,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         "--backend", choices=("onnx", "onnx-int8"), default="onnx", help="embedding backend (a data dir of its own)"
     )
     args = parser.parse_args(argv)
+    from app import limit_native_threads
     from evals.server import free_port, run_server_process, server_env
+
+    limit_native_threads()  # the bare costs below run in this process, as a server would run them
 
     texts = distinct_texts(base_texts())
     with tempfile.TemporaryDirectory() as tmp, _store_url(args.store, Path(tmp)) as store_url:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,10 @@ from storage.ports import Store
 
 SUBSCRIPTION = "webhook_sub"
 EVENTS = ("message.created", "handoff.created", "handoff.resolved", "feedback.created")
+# How long `for_event` reuses the subscription list: every message asks, subscriptions rarely change. Changes made
+# through this object apply at once; another worker's within this many seconds (deliveries to a subscription
+# removed meanwhile are dropped when they come due).
+LIST_TTL_SECONDS = 2.0
 
 
 def public(subscription: dict[str, Any]) -> dict[str, Any]:
@@ -24,8 +29,12 @@ def public(subscription: dict[str, Any]) -> dict[str, Any]:
 class WebhookSubscriptions:
     """Subscriptions are documents; the secret signs every delivery and is returned only at registration."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._listed: tuple[float, list[dict[str, Any]]] | None = None  # (until, subscriptions)
+        self._changes = 0  # a list read while a change was made here must not be kept
 
     def subscribe(self, url: str, events: Sequence[str], *, description: str = "", by: str = "") -> dict[str, Any]:
         """Register a URL for events; the returned document includes the signing secret."""
@@ -46,6 +55,7 @@ class WebhookSubscriptions:
             "secret": "whsec_" + secrets.token_urlsafe(32),
         }
         self._store.put(SUBSCRIPTION, subscription_id, subscription)
+        self._forget()
         return subscription
 
     def get(self, subscription_id: str) -> dict[str, Any] | None:
@@ -57,10 +67,25 @@ class WebhookSubscriptions:
         return sorted(self._store.list(SUBSCRIPTION), key=lambda s: float(s.get("created_at", 0.0)))
 
     def for_event(self, event_type: str) -> list[dict[str, Any]]:
-        """Subscriptions that want this event."""
-        return [s for s in self.all() if event_type in s.get("events", ())]
+        """Subscriptions that want this event (the list is read at most every `LIST_TTL_SECONDS`)."""
+        now = self._clock()
+        with self._lock:
+            listed, changes = self._listed, self._changes
+        if listed is None or now >= listed[0]:
+            listed = (now + LIST_TTL_SECONDS, self.all())
+            with self._lock:
+                if self._changes == changes:
+                    self._listed = listed
+        return [s for s in listed[1] if event_type in s.get("events", ())]
 
     def unsubscribe(self, subscription_id: str) -> None:
         """Remove a subscription (its queued deliveries are dropped when they come due); NotFound if absent."""
-        if not self._store.delete(SUBSCRIPTION, subscription_id):
+        deleted = self._store.delete(SUBSCRIPTION, subscription_id)
+        self._forget()
+        if not deleted:
             raise NotFound("webhook subscription not found")
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._listed = None
+            self._changes += 1

@@ -93,14 +93,19 @@ class HandoffService:
         trail: Sequence[Mapping[str, Any]],
         agents_available: bool,
         now: float | None = None,
+        messages: Sequence[StoredMessage] | None = None,
     ) -> Ticket:
-        """Open a ticket with the handoff packet and queue the conversation (returns the open one if any)."""
+        """Open a ticket with the handoff packet and queue the conversation (returns the open one if any).
+
+        `messages`: the conversation's transcript when the caller has just read it (saves reading it again).
+        """
         now = self.clock() if now is None else now
         existing = self._open_ticket_of(conversation.id)
         if existing is not None:
             return existing
         kind: TicketKind = "live" if agents_available else "message"
-        messages = self.conversations.messages(conversation.id)
+        if messages is None:
+            messages = self.conversations.messages(conversation.id)
         user = self.conversations.get_user(conversation.user_id)
         packet = build_packet(conversation, user, messages, reason=reason, trail=trail, summarizer=self.summarizer)
         tier = packet["user"]["tier"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from storage.ports import JSON, StoredEvent, StoredMessage
+from storage.sqlite_bus import bus_path, scrub_bus
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _EVENT_PAGE = 500
@@ -390,9 +391,11 @@ class SqliteStore:
             return "\n".join(self._db.iterdump())
 
     def scrub(self) -> None:
-        """Checkpoint and truncate the WAL, whose old frames still hold deleted rows (freed pages are zeroed)."""
+        """Checkpoint and truncate the WAL, whose old frames still hold deleted rows (freed pages are zeroed);
+        erase relayed events from the workers' event-bus side file, which carry message texts too."""
         with self._lock:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        scrub_bus(bus_path(self.path))
 
     def close(self) -> None:
         """Close the connection (the last close also checkpoints and removes the WAL file)."""

@@ -20,7 +20,8 @@ from typing import Any
 from storage.bus import Inbox, decode_event, encode_event
 from storage.ports import JSON
 
-_PRUNE_EVERY = 256  # publishes between deletions of expired rows
+_PRUNE_EVERY = 256  # publishes between deletions of expired rows (and at least once per `keep_seconds`)
+RELAYED_SECONDS = 1.0  # every live relay (polling every 20 ms) has read a row this old
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bus_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +56,23 @@ def bus_path(store_path: str | Path) -> Path:
     return Path(f"{store_path}.bus")
 
 
+def scrub_bus(path: str | Path) -> None:
+    """Erase relayed events (they carry message texts) from the side file, zeroed, and truncate its WAL.
+
+    Events of the last `RELAYED_SECONDS` stay for relays still on their way; a missing file is left missing.
+    """
+    if not Path(path).exists():
+        return
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+    try:
+        db.execute("PRAGMA secure_delete=ON")
+        db.executescript(_SCHEMA)
+        db.execute("DELETE FROM bus_events WHERE at < ?", (time.time() - RELAYED_SECONDS,))
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
 class SqliteEventBus:
     """Fan-out to subscribers in every process that opens the same file; `publish` may be called from any thread."""
 
@@ -73,6 +91,7 @@ class SqliteEventBus:
         self._subs_lock = threading.Lock()
         self._subscribers: dict[str, set[_Subscription]] = {}
         self._publishes = 0
+        self._pruned_at = time.time()
         self._cursor = self._last_id()
         self._relay: threading.Thread | None = None
         self._stop = threading.Event()
@@ -88,8 +107,10 @@ class SqliteEventBus:
                 (self._origin, topic, text, now),
             )
             self._publishes += 1
-            if self._publishes % _PRUNE_EVERY == 0:
+            # By count under load, by age when quiet: texts must not linger on disk for want of traffic.
+            if self._publishes % _PRUNE_EVERY == 0 or now - self._pruned_at > self._keep:
                 self._db.execute("DELETE FROM bus_events WHERE at < ?", (now - self._keep,))
+                self._pruned_at = now
 
     async def subscribe(self, topic: str) -> AsyncIterator[JSON]:
         """Yield events published to the topic, by any process, after the first iteration starts."""

@@ -56,11 +56,9 @@ class TfidfBlock:
         idf = np.array([np.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
         return cls(analyzer, {t: i for i, t in enumerate(terms)}, idf, weight)
 
-    def transform(self, tokenized: Sequence[list[str]]) -> sparse.csr_matrix:
-        """Sublinear tf × idf, L2-normalised per text, times the block weight."""
-        indptr = [0]
-        indices: list[int] = []
-        values: list[float] = []
+    def rows(self, tokenized: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text, the (columns, values) of its row: sublinear tf × idf, L2-normalised, times the block weight."""
+        out = []
         for tokens in tokenized:
             counts = Counter(self.vocabulary[t] for t in tokens if t in self.vocabulary)
             cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -69,11 +67,12 @@ class TfidfBlock:
             norm = float(np.linalg.norm(row))
             if norm > 0:
                 row *= self.weight / norm
-            indices.extend(cols.tolist())
-            values.extend(row.tolist())
-            indptr.append(len(indices))
-        shape = (len(tokenized), len(self.vocabulary))
-        return sparse.csr_matrix((np.asarray(values, dtype=np.float32), indices, indptr), shape=shape)
+            out.append((cols, row))
+        return out
+
+    def transform(self, tokenized: Sequence[list[str]]) -> sparse.csr_matrix:
+        """The rows as a sparse matrix."""
+        return _csr([[row] for row in self.rows(tokenized)], len(self.vocabulary))
 
 
 @dataclass
@@ -101,12 +100,38 @@ class Featurizer:
 
     def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The lexical part of the features."""
-        mats = [b.transform([ANALYZERS[b.analyzer](t) for t in texts]) for b in self.blocks]
-        if not mats:
-            return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
-        return sparse.hstack(mats, format="csr", dtype=np.float32)
+        return _csr(self._lexical_rows(texts), self.width)
 
     def transform(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
         """Full feature matrix: [embedding_weight × embedding | lexical blocks]."""
-        dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embedding_weight)
-        return sparse.hstack([dense, self.lexical(texts)], format="csr", dtype=np.float32)
+        dense = np.asarray(vectors, dtype=np.float32) * self.embedding_weight
+        dense = dense.reshape(len(texts), -1)
+        lexical = self._lexical_rows(texts, offset=dense.shape[1])
+        # One matrix built from its parts: the stacked blocks used to cost more than the tokenising. The nonzeros
+        # keep the order a horizontal stack gives them, so the products (and scores) are the same to the bit.
+        parts = []
+        for row, rest in zip(dense, lexical, strict=True):
+            kept = np.flatnonzero(row)
+            parts.append([(kept, row[kept]), *rest])
+        return _csr(parts, dense.shape[1] + self.width)
+
+    def _lexical_rows(self, texts: Sequence[str], offset: int = 0) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+        """Per text, the (columns, values) of each block, columns shifted to the block's place."""
+        out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
+        for block in self.blocks:
+            for parts, (cols, values) in zip(
+                out, block.rows([ANALYZERS[block.analyzer](t) for t in texts]), strict=True
+            ):
+                parts.append((cols + offset, values))
+            offset += len(block.vocabulary)
+        return out
+
+
+def _csr(parts: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]], width: int) -> sparse.csr_matrix:
+    """A float32 CSR matrix from, per row, (columns, values) pieces laid side by side in order."""
+    indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([sum(len(cols) for cols, _ in row) for row in parts])
+    pieces = [piece for row in parts for piece in row]
+    indices = np.concatenate([c for c, _ in pieces]) if pieces else np.zeros(0, np.int64)
+    values = np.concatenate([v for _, v in pieces]).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(parts), width))

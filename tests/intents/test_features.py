@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from assistant.intents.features import Featurizer, char_tokens, word_tokens
+from assistant.intents.features import ANALYZERS, Featurizer, char_tokens, word_tokens
 
 
 def test_chinese_text_yields_character_one_to_three_grams() -> None:
@@ -34,3 +35,20 @@ def test_homophone_typos_share_pinyin_features() -> None:
     typo, right, other = featurizer.lexical(["退宽", "退款", "发票"]).toarray()
     assert float(typo @ right) > 0.5
     assert float(typo @ other) == 0.0
+
+
+def test_features_are_the_embedding_beside_each_block_to_the_bit() -> None:
+    texts = ["我要退款", "取消自动续费 cancel auto renewal", "我要发票", "完全陌生xyz", ""]
+    config = {"char": {"min_df": 1, "weight": 0.7}, "word": {"min_df": 1}, "pinyin": {"min_df": 1, "weight": 0.5}}
+    featurizer = Featurizer.fit(texts[:3], config, 1.3)
+    vectors = np.random.default_rng(0).standard_normal((len(texts), 8)).astype(np.float32)
+    vectors[1, 2] = 0.0  # an exact zero is no stored entry, as in a sparse copy of the dense part
+    blocks = [b.transform([ANALYZERS[b.analyzer](t) for t in texts]) for b in featurizer.blocks]
+    expected = sparse.hstack([sparse.csr_matrix(vectors * 1.3), *blocks], format="csr", dtype=np.float32)
+    got = featurizer.transform(texts, vectors)
+    assert got.shape == expected.shape
+    assert np.array_equal(got.indptr, expected.indptr)
+    assert np.array_equal(got.indices, expected.indices)
+    assert got.data.tobytes() == expected.data.tobytes()
+    coef = np.random.default_rng(1).standard_normal((got.shape[1], 4))
+    assert (got @ coef).tobytes() == (expected @ coef).tobytes()

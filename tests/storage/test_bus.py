@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import pytest
 
 from storage.bus import InMemoryEventBus, RedisEventBus
 from storage.ports import JSON
-from storage.sqlite_bus import SqliteEventBus
+from storage.sqlite import SqliteStore
+from storage.sqlite_bus import RELAYED_SECONDS, SqliteEventBus, bus_path
 
 Bus = InMemoryEventBus | RedisEventBus | SqliteEventBus
 TIMEOUT = 5.0
@@ -183,3 +185,41 @@ def test_the_sqlite_relay_hands_on_only_what_was_published_after_subscribing(tmp
     finally:
         publisher.close()
         listener.close()
+
+
+def _on_disk(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
+
+
+def test_scrubbing_the_store_erases_relayed_texts_and_the_relay_keeps_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    publisher, listener = (SqliteEventBus(bus_path(store.path), poll_seconds=0.01) for _ in range(2))
+    try:
+        publisher.publish("conv:c1", {"seq": 1, "text": "我的手机号是13800138000"})
+        assert b"13800138000" in _on_disk(bus_path(store.path))
+        later = time.time() + 2 * RELAYED_SECONDS  # every relay has read the event by then
+        monkeypatch.setattr("storage.sqlite_bus.time.time", lambda: later)
+        store.scrub()
+        monkeypatch.undo()
+        assert b"13800138000" not in _on_disk(bus_path(store.path))
+
+        async def scenario() -> None:
+            task = asyncio.create_task(_collect(listener.subscribe("conv:c1"), 1))
+            await _wait_for_subscribers(publisher, "conv:c1", 1)
+            publisher.publish("conv:c1", {"seq": 2, "text": "after the scrub"})
+            assert [e["seq"] for e in await task] == [2]
+
+        run(scenario())
+    finally:
+        publisher.close()
+        listener.close()
+        store.close()
+
+
+def test_scrubbing_a_store_without_workers_creates_no_relay_file(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.scrub()
+    store.close()
+    assert not bus_path(tmp_path / "s.db").exists()
