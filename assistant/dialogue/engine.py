@@ -10,6 +10,7 @@ from assistant.dialogue.clarification import (
     close_candidates,
     mentioned_option,
 )
+from assistant.dialogue.corroboration import EntryIntents, corroboration, evidence_share
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
@@ -38,6 +39,8 @@ from knowledge_base.models import FaqEntry, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
+# Without a calibrated `corroborated_evidence` in policy.yaml, a hit below the answerable bar is never answered.
+DEFAULT_CORROBORATED_EVIDENCE = 1.0
 RUNNER_UP_MIN = 0.3  # "你好，我想退款": the runner-up intent is the question only if it is plausible at all
 
 
@@ -77,6 +80,9 @@ class DialogueEngine:
             for m in (disambiguation_margin, policy.retrieval.disambiguation_margin, DEFAULT_DISAMBIGUATION_MARGIN)
             if m is not None
         )
+        backed = policy.retrieval.corroborated_evidence
+        self._corroborated_evidence = DEFAULT_CORROBORATED_EVIDENCE if backed is None else backed
+        self._entry_intents = EntryIntents(kb, intents, embedder)
         self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
         self._pending = PendingQuestion(
             kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
@@ -233,9 +239,10 @@ class DialogueEngine:
         vague = None if bare_checked else self._ask_about_topic(t, result)
         if vague is not None:
             return vague
-        if not result.answerable or top is None:
+        if top is None or not (result.answerable or self._is_backed(t, result)):
             return self._replies.fallback(t)
-        candidates = close_candidates(result, self._margin)
+        # Among weak hits every runner-up is close: the backing, not the ranking, singles out the top one.
+        candidates = close_candidates(result, self._margin) if result.answerable else ()
         if len(candidates) >= 2:
             return self._replies.ask_candidates(
                 t, PendingClarification("disambiguation", t.text, candidates=candidates)
@@ -245,6 +252,18 @@ class DialogueEngine:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _is_backed(self, t: TurnContext, result: SearchResult) -> bool:
+        # A best hit below the answerable bar still answers when the message's intent, or the conversation's
+        # topic, independently points at the same kind of entry (see `corroboration`).
+        top = result.top
+        if top is None or self._corroborated_evidence >= 1.0 or evidence_share(result) < self._corroborated_evidence:
+            return False
+        topic = t.state.last_category if self._context(t) is not None else None
+        backing = corroboration(top, t.intent, self._entry_intents.of(top.id), topic)
+        if backing is not None:
+            t.notes.append(f"corroborated_by:{backing}")
+        return backing is not None
 
     def _from_refined(self, t: TurnContext, result: SearchResult) -> Outcome:
         # The reply narrowed a vague question down ("会员" + "价格"): on its own the reply may look bare, together

@@ -75,6 +75,16 @@ def retrieve(
         and not repeats
         and (not plain.answerable or _top_score(contextual) > _top_score(plain))
     )
+    # Neither reading is sure: keep the one on the topic that comes closer, so that a weak answer the topic backs
+    # (see `corroboration`) is judged on the follow-up reading.
+    closer = (
+        not contextual.answerable
+        and not plain.answerable
+        and on_topic
+        and not repeats
+        and _top_score(contextual) > _top_score(plain)
+    )
+    use_context = use_context or closer
     chosen = contextual if use_context else plain
     queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
     if kind is not None:
