@@ -37,9 +37,11 @@ def probe_slot(
     "账号被封了" plus "微信登录" drifts to the WeChat login entry, but less surely than "账号被封了" finds the
     locked-account entry; the option's words outweighed the question rather than completing it.
     """
+    # An option with its own direct answer ("零基础" → a beginner's course list) changes the answer by design.
+    direct = sum(1 for o in flow.options if not o.faq_id)
     options = [o for o in flow.options if o.faq_id]
     if not options:
-        return SlotProbe(0, 0)
+        return SlotProbe(direct, direct)
     texts = [f"{text} {o.title.get(locale)}" for o in options]
     # One batched embedding for all the probes instead of one model call per search.
     vectors = embedder.embed(texts) if embedder is not None else None
@@ -48,4 +50,4 @@ def probe_slot(
         result = kb.search(probe, top_k=1, vector=None if vectors is None else vectors[i])
         top = result.top
         moved += top is not None and top.id == option.faq_id and top.score >= floor
-    return SlotProbe(moved, len(options))
+    return SlotProbe(moved + direct, len(options) + direct)

@@ -192,6 +192,16 @@ def test_the_flow_steps_aside_when_its_options_change_nothing(
     assert "flow_skipped:refund_request" in decision.trace.notes
 
 
+def test_a_why_about_the_answer_stays_on_its_entry(kb: FakeKB, make_engine: EngineFactory) -> None:
+    kb.script("会员怎么退款", [("refund-membership", 0.9)])
+    kb.script("为什么会这样", [("live-replay", 0.7)])  # words alone match something unrelated
+    chat = Chat(make_engine())
+    chat.say("会员怎么退款")
+    decision = chat.say("为什么会这样")
+    assert decision.faq_id == "refund-membership"
+    assert "topic_repeated" in decision.trace.notes
+
+
 def test_a_specific_message_the_options_only_drag_away_is_answered(
     intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
 ) -> None:
