@@ -32,8 +32,8 @@ from assistant.dialogue.corroboration import (
     EntryIntents,
     ShareScore,
     WeakHit,
+    backed_hit,
     choose_share,
-    corroboration,
     evidence_share,
     score_share,
 )
@@ -119,8 +119,11 @@ def weak_hits(content: Any, paths: Sequence[Path]) -> list[WeakHit]:
             top = result.top
             if result.answerable or top is None:
                 continue
-            backed = corroboration(top, intent, entry_intents.of(top.id), None) is not None
-            out.append(WeakHit(evidence_share(result), backed, top.id == (row.get("expected_id") or None)))
+            found = backed_hit(result, intent, entry_intents.of, None)
+            hit = found[0] if found else top
+            out.append(
+                WeakHit(evidence_share(hit, result), found is not None, hit.id == (row.get("expected_id") or None))
+            )
     return out
 
 
@@ -189,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "# Corroborated weak hits",
                 "",
                 f"{len(weak)} of the labelled queries ({', '.join(p.name for p in args.queries)}) find their best "
-                f"hit below the answerable bar; the intent backs {backed}. Calibrated `corroborated_evidence`: "
+                f"hit below the answerable bar; the intent backs one of the hits in {backed}. "
+                "Calibrated `corroborated_evidence`: "
                 f"**{share.share:.2f}** of the bar (value {share.value:+d}: a right answer +1, a wrong one -1).",
                 "",
                 *_share_table(weak, share),

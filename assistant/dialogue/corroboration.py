@@ -8,7 +8,7 @@ labelled queries by `python -m evals.dialogue_margin` (policy.yaml `retrieval.co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.dialogue.ports import FaqRetriever
@@ -20,12 +20,11 @@ from knowledge_base.models import Hit, SearchResult
 SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(4, 21))
 
 
-def evidence_share(result: SearchResult) -> float:
-    """The best hit's score as a share of the answerable bar (0 without hits)."""
-    top = result.top
-    if top is None or result.threshold <= 0:
+def evidence_share(hit: Hit | None, result: SearchResult) -> float:
+    """A hit's score as a share of the result's answerable bar (0 without a hit)."""
+    if hit is None or result.threshold <= 0:
         return 0.0
-    return top.score / result.threshold
+    return hit.score / result.threshold
 
 
 class EntryIntents:
@@ -56,6 +55,17 @@ def corroboration(hit: Hit, intent: IntentPrediction | None, entry_intent: str |
         return "intent"
     if topic is not None and hit.category == topic:
         return "topic"
+    return None
+
+
+def backed_hit(
+    result: SearchResult, intent: IntentPrediction | None, entry_intent: Callable[[str], str | None], topic: str | None
+) -> tuple[Hit, str] | None:
+    """The best hit something backs, with what backs it ("电脑上能下吗": the download entry under a playback one)."""
+    for hit in result.hits:
+        backing = corroboration(hit, intent, entry_intent(hit.id), topic)
+        if backing is not None:
+            return hit, backing
     return None
 
 

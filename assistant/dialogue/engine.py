@@ -10,7 +10,7 @@ from assistant.dialogue.clarification import (
     close_candidates,
     mentioned_option,
 )
-from assistant.dialogue.corroboration import EntryIntents, corroboration, evidence_share
+from assistant.dialogue.corroboration import EntryIntents, backed_hit, evidence_share
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
@@ -35,7 +35,7 @@ from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS, IntentClassifier, IntentPrediction
-from knowledge_base.models import FaqEntry, SearchResult
+from knowledge_base.models import FaqEntry, Hit, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
@@ -239,9 +239,11 @@ class DialogueEngine:
         vague = None if bare_checked else self._ask_about_topic(t, result)
         if vague is not None:
             return vague
-        if top is None or not (result.answerable or self._is_backed(t, result)):
+        backed = None if result.answerable else self._backed(t, result)
+        if top is None or not (result.answerable or backed):
             return self._replies.fallback(t)
-        # Among weak hits every runner-up is close: the backing, not the ranking, singles out the top one.
+        # Among weak hits every runner-up is close: the backing, not the ranking, singles out the one answered.
+        top = backed or top
         candidates = close_candidates(result, self._margin) if result.answerable else ()
         if len(candidates) >= 2:
             return self._replies.ask_candidates(
@@ -253,17 +255,17 @@ class DialogueEngine:
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
 
-    def _is_backed(self, t: TurnContext, result: SearchResult) -> bool:
-        # A best hit below the answerable bar still answers when the message's intent, or the conversation's
-        # topic, independently points at the same kind of entry (see `corroboration`).
-        top = result.top
-        if top is None or self._corroborated_evidence >= 1.0 or evidence_share(result) < self._corroborated_evidence:
-            return False
+    def _backed(self, t: TurnContext, result: SearchResult) -> Hit | None:
+        # Below the answerable bar, the best hit the message's intent or the conversation's topic independently
+        # points at still answers from the calibrated share of the bar up (see `corroboration`).
+        if self._corroborated_evidence >= 1.0:
+            return None
         topic = t.state.last_category if self._context(t) is not None else None
-        backing = corroboration(top, t.intent, self._entry_intents.of(top.id), topic)
-        if backing is not None:
-            t.notes.append(f"corroborated_by:{backing}")
-        return backing is not None
+        found = backed_hit(result, t.intent, self._entry_intents.of, topic)
+        if found is None or evidence_share(found[0], result) < self._corroborated_evidence:
+            return None
+        t.notes.append(f"corroborated_by:{found[1]}")
+        return found[0]
 
     def _from_refined(self, t: TurnContext, result: SearchResult) -> Outcome:
         # The reply narrowed a vague question down ("会员" + "价格"): on its own the reply may look bare, together

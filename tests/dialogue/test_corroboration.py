@@ -38,6 +38,15 @@ def test_a_weak_hit_the_intent_backs_is_answered_without_asking_among_runners_up
     assert "corroborated_by:intent" in decision.trace.notes
 
 
+def test_the_best_backed_hit_answers_even_below_an_unbacked_one(
+    kb: FakeKB, intents: FakeIntents, weak: FakeKB, backed_engine: DialogueEngine
+) -> None:
+    kb.script(BROKEN, [("live-replay", 0.3), ("video-download", 0.25)])
+    intents.script(BROKEN, "download", 0.8)
+    decision = Chat(backed_engine).say(BROKEN)
+    assert decision.faq_id == "video-download"
+
+
 def test_a_weak_hit_of_another_kind_than_the_intent_is_a_fallback(
     weak: FakeKB, intents: FakeIntents, backed_engine: DialogueEngine
 ) -> None:
