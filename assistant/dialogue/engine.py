@@ -190,6 +190,7 @@ class DialogueEngine:
                 context=self._context(t),
                 last_faq_id=t.state.last_faq_id,
                 last_category=t.state.last_category,
+                named_evidence=self._corroborated_evidence,
             )
             t.queries.extend(t.retrieval.queries)
             if t.retrieval.note:

@@ -9,6 +9,7 @@ import pytest
 from assistant.dialogue import DialogueEngine, Policy
 from assistant.dialogue.corroboration import WeakHit, choose_share
 from assistant.dialogue.policy import RetrievalPolicy
+from knowledge_base.models import FaqEntry
 from tests.dialogue.fakes import Chat, FakeIntents, FakeKB
 
 EngineFactory = Callable[..., DialogueEngine]
@@ -98,3 +99,16 @@ def test_the_calibrated_share_is_the_bar_of_most_right_over_wrong_answers() -> N
     assert choose_share(samples).share == 0.6  # the highest bar keeping both right answers
     assert choose_share(samples).value == 2
     assert choose_share([WeakHit(0.9, True, False)]).share == 1.0  # no bar helps: the rule stays off
+
+
+def test_a_follow_up_word_an_on_topic_entry_names_backs_a_weak_hit(
+    kb: FakeKB, backed_engine: DialogueEngine, make_engine: EngineFactory
+) -> None:
+    kb.entries["membership-expired"] = FaqEntry("membership-expired", "会员过期后课还能看吗", "不能。", "membership")
+    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
+    kb.script("过期了呢", [("live-replay", 0.6)])
+    kb.script("过期了呢", [("live-replay", 0.5), ("membership-expired", 0.22)], context="会员有哪些权益")
+    for engine, expected in ((backed_engine, "membership-expired"), (make_engine(), "live-replay")):
+        chat = Chat(engine)
+        chat.say("会员有哪些权益")
+        assert chat.say("过期了呢").faq_id == expected
