@@ -18,6 +18,7 @@ from assistant.dialogue.escalation import (
     is_explicit_request,
     is_sustained_negative,
     is_uncertain_high_stakes,
+    is_upset_about_money,
 )
 from assistant.dialogue.flow_choice import FlowChoice
 from assistant.dialogue.flows import Flow, Flows
@@ -141,6 +142,11 @@ class DialogueEngine:
             return self._replies.handoff(t, "negative_sentiment")
         if is_angry_complaint(intent, t.sentiment, rules):
             return self._replies.handoff(t, "complaint")
+        if had_text and is_upset_about_money(
+            intent, t.turn.tier, t.sentiment, rules.high_stakes, rules.negative_sentiment
+        ):
+            # "扣了我两次钱还不给退！" from a paying member: money and anger together are a person's job at once.
+            return self._replies.handoff(t, "negative_sentiment")
         if t.state.pending is not None:
             outcome = choice() if choice else self._pending.on_reply(t)
             if outcome is not None:
