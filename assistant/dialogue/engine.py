@@ -212,12 +212,6 @@ class DialogueEngine:
             option = flow.option(t.state.slots[flow.slot])
             if option is not None:
                 t.notes.append(f"slot_from_state:{flow.slot}")
-        context = self._context(t)
-        if option is None and context is not None:
-            # "发票能开吗" right after the iPhone purchase refund: the topic already says it was bought in the app.
-            option = mentioned_option(context, flow)
-            if option is not None:
-                t.notes.append(f"slot_from_topic:{flow.slot}")
         if option is not None:
             return self._replies.answer_option(t, flow, option, t.text)
         options = tuple(o.payload for o in flow.options)

@@ -185,21 +185,6 @@ def test_a_remembered_slot_is_not_asked_again(refund: FakeIntents, make_engine: 
     assert "slot_from_state:product_type" in decision.trace.notes
 
 
-def test_an_option_the_conversations_topic_names_is_not_asked_again(
-    refund: FakeIntents, kb: FakeKB, make_engine: EngineFactory
-) -> None:
-    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
-    chat = Chat(make_engine())
-    chat.say("会员有哪些权益")
-    decision = chat.say("我要退款")
-    assert decision.faq_id == "refund-membership"
-    assert "slot_from_topic:product_type" in decision.trace.notes
-    # Without the conversation (context off), the flow asks.
-    chat = Chat(make_engine(use_context=False))
-    chat.say("会员有哪些权益")
-    assert chat.say("我要退款").action == "clarify"
-
-
 def test_a_stale_option_button_still_works(refund: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
     kb.script("怎么开发票", [("invoice", 0.9)])
     chat = Chat(make_engine())
