@@ -7,6 +7,11 @@ Every question and alternative question of every FAQ entry is searched with that
 paraphrase would find it. For each margin the engine's rule is scored on those searches: answer the top hit, or
 ask among the hits within the margin of it (see `assistant.dialogue.margin`). The margin of highest value is the
 calibrated one. `--check` scores the same margins on labelled query files (`query,expected_id`) for comparison.
+
+It also calibrates `retrieval.corroborated_evidence`: on labelled queries (`--queries`, default the KB development
+sets) whose best hit falls below the answerable bar, answering those the intent classifier backs (see
+`assistant.dialogue.corroboration`) from each share of the bar up is scored +1 per right answer and -1 per wrong
+one (a fallback scores 0); the share of highest value is the calibrated one.
 """
 
 from __future__ import annotations
@@ -22,15 +27,26 @@ from typing import Any
 
 import numpy as np
 
+from assistant.dialogue.corroboration import (
+    SHARE_GRID,
+    EntryIntents,
+    ShareScore,
+    WeakHit,
+    backed_hit,
+    choose_share,
+    evidence_share,
+    score_share,
+)
 from assistant.dialogue.margin import MARGIN_GRID, LabelledSearch, MarginScore, choose_margin, score_margin
 from knowledge_base.models import Hit, SearchResult
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "evals" / "reports" / "dialogue_margin.md"
+DEV_QUERIES = tuple(ROOT / "evals" / "data" / f"kb_dev{n}_queries.csv" for n in ("", "2", "3"))
 TOP_K = 5
 
 
-def _knowledge_base(faq: Path | None, data_dir: Path) -> Any:
+def _content(faq: Path | None, data_dir: Path) -> Any:
     from assistant.content import ContentManager
     from assistant.settings import Settings
     from assistant.st_embedder import load_embedder
@@ -42,7 +58,7 @@ def _knowledge_base(faq: Path | None, data_dir: Path) -> Any:
     embedder = load_embedder(settings.embedding_model, settings.embedding_backend, cache_dir=settings.model_cache_dir)
     content = ContentManager(settings, embedder)
     content.prepare(progress=True)
-    return content.snapshots.current
+    return content
 
 
 def leave_one_out(kb: Any) -> list[LabelledSearch]:
@@ -88,6 +104,38 @@ def labelled_queries(kb: Any, paths: Sequence[Path]) -> list[LabelledSearch]:
     return out
 
 
+def weak_hits(content: Any, paths: Sequence[Path]) -> list[WeakHit]:
+    """Labelled standalone queries whose best hit is below the answerable bar, with the intent's backing."""
+    kb, intents = content.kb, content.intents
+    entry_intents = EntryIntents(kb, intents, content.embedder)
+    out = []
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if not r.get("context")]
+        vectors = content.embedder.embed([r["query"] for r in rows])
+        predictions = intents.predict([r["query"] for r in rows], vectors)
+        for row, vector, intent in zip(rows, vectors, predictions, strict=True):
+            result = kb.search(row["query"], top_k=TOP_K, vector=vector)
+            top = result.top
+            if result.answerable or top is None:
+                continue
+            found = backed_hit(result, intent, entry_intents.of, None)
+            hit = found[0] if found else top
+            out.append(
+                WeakHit(evidence_share(hit, result), found is not None, hit.id == (row.get("expected_id") or None))
+            )
+    return out
+
+
+def _share_table(samples: Sequence[WeakHit], chosen: ShareScore) -> list[str]:
+    lines = ["| share of the bar | backed weak hits answered | right | wrong | value |", "|---|---|---|---|---|"]
+    for share in SHARE_GRID:
+        s = score_share(samples, share)
+        mark = " **(chosen)**" if abs(share - chosen.share) < 1e-9 else ""
+        lines.append(f"| {share:.2f}{mark} | {s.right + s.wrong} | {s.right} | {s.wrong} | {s.value:+d} |")
+    return [*lines, ""]
+
+
 def _table(title: str, scores: Sequence[MarginScore], chosen: float) -> list[str]:
     lines = [
         f"### {title}",
@@ -108,10 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faq", type=Path, help="FAQ file or folder (default: the demo FAQ)")
     parser.add_argument("--data-dir", type=Path, help="reuse builds across runs (default: a temporary dir)")
     parser.add_argument("--check", type=Path, nargs="*", default=[], help="labelled query CSVs to compare on")
+    parser.add_argument(
+        "--queries", type=Path, nargs="*", default=list(DEV_QUERIES), help="labelled queries for the weak-hit bar"
+    )
     parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() if args.data_dir is None else nullcontext(str(args.data_dir)) as tmp:
-        kb = _knowledge_base(args.faq, Path(tmp))
+        content = _content(args.faq, Path(tmp))
+        kb = content.snapshots.current
         calibration = leave_one_out(kb)
         chosen = choose_margin(calibration)
         shown = [m for m in MARGIN_GRID if m <= 0.3 and round(m * 100) % 2 == 0]
@@ -131,6 +183,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"best there {best.margin:.2f}.",
                 "",
                 *_table("Labelled queries", [score_margin(check, m) for m in shown], chosen.margin),
+            ]
+        if args.queries:
+            weak = weak_hits(content, args.queries)
+            share = choose_share(weak)
+            backed = sum(w.corroborated for w in weak)
+            lines += [
+                "# Corroborated weak hits",
+                "",
+                f"{len(weak)} of the labelled queries ({', '.join(p.name for p in args.queries)}) find their best "
+                f"hit below the answerable bar; the intent backs one of the hits in {backed}. "
+                "Calibrated `corroborated_evidence`: "
+                f"**{share.share:.2f}** of the bar (value {share.value:+d}: a right answer +1, a wrong one -1).",
+                "",
+                *_share_table(weak, share),
             ]
     report = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -249,7 +249,12 @@ _EN_FUNCTION_WORDS = frozenset(
 
 def content_words(text: str) -> list[str]:
     """The words of `text` that name something (a topic, object or condition), function words removed."""
-    return [w for w in words(text) if w not in _ZH_FUNCTION_WORDS and w not in _EN_FUNCTION_WORDS and w.strip()]
+    # References ("这样", "刚才") point back at the topic rather than naming one of their own.
+    return [
+        w
+        for w in words(text)
+        if w not in _ZH_FUNCTION_WORDS and w not in _EN_FUNCTION_WORDS and w not in _ZH_REFERENCES and w.strip()
+    ]
 
 
 def is_generic(text: str) -> bool:

@@ -10,6 +10,7 @@ from assistant.dialogue.clarification import (
     close_candidates,
     mentioned_option,
 )
+from assistant.dialogue.corroboration import EntryIntents, backed_hit, evidence_share
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
@@ -17,6 +18,7 @@ from assistant.dialogue.escalation import (
     is_explicit_request,
     is_sustained_negative,
     is_uncertain_high_stakes,
+    is_upset_about_money,
 )
 from assistant.dialogue.flow_choice import FlowChoice
 from assistant.dialogue.flows import Flow, Flows
@@ -34,10 +36,12 @@ from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS, IntentClassifier, IntentPrediction
-from knowledge_base.models import FaqEntry, SearchResult
+from knowledge_base.models import FaqEntry, Hit, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
+# Without a calibrated `corroborated_evidence` in policy.yaml, a hit below the answerable bar is never answered.
+DEFAULT_CORROBORATED_EVIDENCE = 1.0
 RUNNER_UP_MIN = 0.3  # "你好，我想退款": the runner-up intent is the question only if it is plausible at all
 
 
@@ -77,6 +81,9 @@ class DialogueEngine:
             for m in (disambiguation_margin, policy.retrieval.disambiguation_margin, DEFAULT_DISAMBIGUATION_MARGIN)
             if m is not None
         )
+        backed = policy.retrieval.corroborated_evidence
+        self._corroborated_evidence = DEFAULT_CORROBORATED_EVIDENCE if backed is None else backed
+        self._entry_intents = EntryIntents(kb, intents, embedder)
         self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
         self._pending = PendingQuestion(
             kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
@@ -135,6 +142,11 @@ class DialogueEngine:
             return self._replies.handoff(t, "negative_sentiment")
         if is_angry_complaint(intent, t.sentiment, rules):
             return self._replies.handoff(t, "complaint")
+        if had_text and is_upset_about_money(
+            intent, t.turn.tier, t.sentiment, rules.high_stakes, rules.negative_sentiment
+        ):
+            # "扣了我两次钱还不给退！" from a paying member: money and anger together are a person's job at once.
+            return self._replies.handoff(t, "negative_sentiment")
         if t.state.pending is not None:
             outcome = choice() if choice else self._pending.on_reply(t)
             if outcome is not None:
@@ -184,6 +196,7 @@ class DialogueEngine:
                 context=self._context(t),
                 last_faq_id=t.state.last_faq_id,
                 last_category=t.state.last_category,
+                named_evidence=self._corroborated_evidence,
             )
             t.queries.extend(t.retrieval.queries)
             if t.retrieval.note:
@@ -233,9 +246,12 @@ class DialogueEngine:
         vague = None if bare_checked else self._ask_about_topic(t, result)
         if vague is not None:
             return vague
-        if not result.answerable or top is None:
+        backed = None if result.answerable else self._backed(t, result)
+        if top is None or not (result.answerable or backed):
             return self._replies.fallback(t)
-        candidates = close_candidates(result, self._margin)
+        # Among weak hits every runner-up is close: the backing, not the ranking, singles out the one answered.
+        top = backed or top
+        candidates = close_candidates(result, self._margin) if result.answerable else ()
         if len(candidates) >= 2:
             return self._replies.ask_candidates(
                 t, PendingClarification("disambiguation", t.text, candidates=candidates)
@@ -245,6 +261,18 @@ class DialogueEngine:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _backed(self, t: TurnContext, result: SearchResult) -> Hit | None:
+        # Below the answerable bar, the best hit the message's intent or the conversation's topic independently
+        # points at still answers from the calibrated share of the bar up (see `corroboration`).
+        if self._corroborated_evidence >= 1.0:
+            return None
+        topic = t.state.last_category if self._context(t) is not None else None
+        found = backed_hit(result, t.intent, self._entry_intents.of, topic)
+        if found is None or evidence_share(found[0], result) < self._corroborated_evidence:
+            return None
+        t.notes.append(f"corroborated_by:{found[1]}")
+        return found[0]
 
     def _from_refined(self, t: TurnContext, result: SearchResult) -> Outcome:
         # The reply narrowed a vague question down ("会员" + "价格"): on its own the reply may look bare, together

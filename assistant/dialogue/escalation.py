@@ -91,3 +91,16 @@ def is_uncertain_high_stakes(intent: IntentPrediction | None, tier: str, evidenc
         and intent.confidence < rule.min_confidence
         and evidence < rule.min_confidence
     )
+
+
+def is_upset_about_money(
+    intent: IntentPrediction | None, tier: str, sentiment: float, rule: HighStakesRule, feeling: SentimentRule
+) -> bool:
+    """A paid user's money matter said with strong negative feeling (the policy's sentiment threshold, once)."""
+    return (
+        rule.enabled
+        and intent is not None
+        and intent.intent in rule.intents
+        and tier in rule.tiers
+        and sentiment <= feeling.threshold
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.dialogue.clarification import mentioned_option
+from assistant.dialogue.context import is_generic
 from assistant.dialogue.flows import Flow, FlowOption, Flows
 from assistant.dialogue.ports import FaqRetriever
 from assistant.dialogue.slots import probe_slot
@@ -50,7 +51,10 @@ class FlowChoice:
         targets = {o.faq_id for o in flow.options if o.faq_id}
         if not result.answerable or top is None or top.id in targets:
             return False
-        probe = probe_slot(self._kb, self._embedder, t.text, flow, t.locale)
+        # A message naming one thing at most ("申请退款") is what the flow's question is for: any option that
+        # moves it counts. One naming more ("账号被封了") must stay about as sure with the option added.
+        floor = 0.0 if is_generic(t.text) else top.score - self._margin
+        probe = probe_slot(self._kb, self._embedder, t.text, flow, t.locale, floor=floor)
         t.notes.append(f"slot_probe:{probe.moved}/{probe.probed}")
         return not probe.matters
 

@@ -95,6 +95,7 @@ class RetrievalPolicy:
     """Retrieval knobs; None leaves the engine's calibrated default."""
 
     disambiguation_margin: float | None = None
+    corroborated_evidence: float | None = None  # share of the answerable bar a backed weak hit needs
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,15 @@ def parse_policy(data: Any, source: str = "policy.yaml") -> Policy:
     for name in ("handoff", "business_hours", "answers", "retrieval"):
         root.child(name).mapping(required=False)
     margin = root.child("retrieval").child("disambiguation_margin")
+    backed = root.child("retrieval").child("corroborated_evidence")
     return Policy(
         handoff=_handoff(root.child("handoff")),
         business_hours=_business_hours(root.child("business_hours")),
         answers=_answers(root.child("answers")),
-        retrieval=RetrievalPolicy(margin.number(0.0, low=0.0, high=1.0) if margin.present else None),
+        retrieval=RetrievalPolicy(
+            margin.number(0.0, low=0.0, high=1.0) if margin.present else None,
+            backed.number(1.0, low=0.0, high=1.0) if backed.present else None,
+        ),
     )
 
 

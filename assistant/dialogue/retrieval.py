@@ -49,6 +49,7 @@ def retrieve(
     context: str | None = None,
     last_faq_id: str | None = None,
     last_category: str | None = None,
+    named_evidence: float = TOPIC_EVIDENCE,
 ) -> Retrieval:
     """Search `text` alone and, given a `context` (last answered question), as a follow-up; the surer reading wins.
 
@@ -56,6 +57,7 @@ def retrieve(
     The follow-up reading only counts when it stays within the topic's category or lands on an entry naming
     what the message names ("那优惠券呢" after points expiry): the context may complete a message ("取消了还能用到
     月底吗" after cancelling auto-renewal), not lend confidence to an unrelated entry the message does not support.
+    `named_evidence` is the share of the answerable bar an on-topic entry naming the follow-up's word needs.
     """
     plain = kb.search(text, top_k=top_k, vector=vector)
     if context is None:
@@ -75,11 +77,21 @@ def retrieve(
         and not repeats
         and (not plain.answerable or _top_score(contextual) > _top_score(plain))
     )
+    # Neither reading is sure: keep the one on the topic that comes closer, so that a weak answer the topic backs
+    # (see `corroboration`) is judged on the follow-up reading.
+    closer = (
+        not contextual.answerable
+        and not plain.answerable
+        and on_topic
+        and not repeats
+        and _top_score(contextual) > _top_score(plain)
+    )
+    use_context = use_context or closer
     chosen = contextual if use_context else plain
     queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
     if kind is not None:
         # Even when it agrees with the chosen reading, the topic settles which of close candidates is meant.
-        kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category)
+        kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category, named_evidence)
         if kept is not None:
             return Retrieval(kept[0], True, queries, kept[1])
     return Retrieval(chosen, use_context, queries)
@@ -97,18 +109,22 @@ def _keep_topic(
     contextual: SearchResult,
     last_faq_id: str | None,
     last_category: str | None,
+    named_evidence: float,
 ) -> tuple[SearchResult, str] | None:
     """A generic follow-up ("过期了呢", "怎么申请", "how long does it take?") stays on the topic just answered.
 
     Its own words name at most one thing, so a confident plain hit elsewhere mostly matched question words. The
     best entry of the topic's category that either reading found and that mentions the follow-up's own word wins
-    when it has real evidence (at least half the answerable bar); a follow-up naming nothing at all, with no
-    such entry, is about the last answer itself.
+    when it has real evidence (at least half the answerable bar; when it names the follow-up's word, that
+    agreement backs it and `named_evidence` suffices, see `corroboration`); a follow-up naming nothing at all,
+    with no such entry, is about the last answer itself.
     """
     own = content_words(text)
     if len(own) > GENERIC_MAX_CONTENT_WORDS or not last_category:
         return None
-    floor = min(plain.threshold, contextual.threshold) * TOPIC_EVIDENCE
+    floor = min(plain.threshold, contextual.threshold) * (
+        min(named_evidence, TOPIC_EVIDENCE) if own else TOPIC_EVIDENCE
+    )
     on_topic = [
         h
         for h in (*plain.hits, *contextual.hits)

@@ -25,16 +25,23 @@ class SlotProbe:
         return self.probed > 0 and self.moved > self.probed * SLOT_DEPENDENT_SHARE
 
 
-def probe_slot(kb: FaqRetriever, embedder: Embedder | None, text: str, flow: Flow, locale: str) -> SlotProbe:
+def probe_slot(
+    kb: FaqRetriever, embedder: Embedder | None, text: str, flow: Flow, locale: str, *, floor: float = 0.0
+) -> SlotProbe:
     """Search the message completed by each option ("自动续费怎么关 微信支付") and count the options it follows.
 
     "自动续费怎么关" plus "微信支付" lands on the WeChat entry, plus "支付宝" on the Alipay one: the answer depends
     on the slot, so the flow asks. "发票多久能开出来" plus "个人" or "公司" stays on the invoice-time entry: the
-    slot changes nothing, so the knowledge base answers outright.
+    slot changes nothing, so the knowledge base answers outright. An option only counts when the completed
+    message is about as sure of the option's entry (at least `floor`) as the message alone was of its own answer:
+    "账号被封了" plus "微信登录" drifts to the WeChat login entry, but less surely than "账号被封了" finds the
+    locked-account entry; the option's words outweighed the question rather than completing it.
     """
+    # An option with its own direct answer ("零基础" → a beginner's course list) changes the answer by design.
+    direct = sum(1 for o in flow.options if not o.faq_id)
     options = [o for o in flow.options if o.faq_id]
     if not options:
-        return SlotProbe(0, 0)
+        return SlotProbe(direct, direct)
     texts = [f"{text} {o.title.get(locale)}" for o in options]
     # One batched embedding for all the probes instead of one model call per search.
     vectors = embedder.embed(texts) if embedder is not None else None
@@ -42,5 +49,5 @@ def probe_slot(kb: FaqRetriever, embedder: Embedder | None, text: str, flow: Flo
     for i, (probe, option) in enumerate(zip(texts, options, strict=True)):
         result = kb.search(probe, top_k=1, vector=None if vectors is None else vectors[i])
         top = result.top
-        moved += top is not None and top.id == option.faq_id
-    return SlotProbe(moved, len(options))
+        moved += top is not None and top.id == option.faq_id and top.score >= floor
+    return SlotProbe(moved + direct, len(options) + direct)

@@ -119,6 +119,17 @@ def test_flow_with_direct_answers(intents: FakeIntents, make_engine: EngineFacto
     assert chat.state.slots == {"level": "beginner"}
 
 
+def test_a_flow_with_direct_answers_asks_even_when_the_faq_answers_something_nearby(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # Its options' answers differ by design, so the FAQ's entry is no substitute for the level question.
+    intents.script("有没有适合我的课推荐", "course_recommendation", 0.9)
+    kb.script("有没有适合我的课推荐", [("video-download", 0.6)])
+    decision = Chat(make_engine()).say("有没有适合我的课推荐")
+    assert decision.action == "clarify"
+    assert "slot_probe:3/3" in decision.trace.notes
+
+
 def test_an_unrelated_question_abandons_the_clarification(
     refund: FakeIntents, kb: FakeKB, make_engine: EngineFactory
 ) -> None:

@@ -94,7 +94,7 @@ def test_policy_values_are_read() -> None:
                 "complaint_opening": {"zh": "抱歉！", "en": "Sorry! "},
                 "tier_greeting": {"vip": {"zh": "VIP您好，", "en": "Hi VIP, "}},
             },
-            "retrieval": {"disambiguation_margin": 0.05},
+            "retrieval": {"disambiguation_margin": 0.05, "corroborated_evidence": 0.3},
         }
     )
     assert policy.handoff.explicit_phrases == ("找真人",)
@@ -110,6 +110,7 @@ def test_policy_values_are_read() -> None:
     assert policy.answers.greeting_for("vip", "zh") == "VIP您好，"
     assert policy.answers.greeting_for("member", "zh") == "尊敬的会员，"  # untouched tiers keep defaults
     assert policy.retrieval.disambiguation_margin == 0.05
+    assert policy.retrieval.corroborated_evidence == 0.3
 
 
 @pytest.mark.parametrize(
@@ -125,6 +126,7 @@ def test_policy_values_are_read() -> None:
         ({"handoff": {"negative_sentiment": {"threshold": 0.5}}}, "handoff.negative_sentiment.threshold' must be"),
         ({"handoff": {"complaint_hands_off": "yes"}}, "field 'handoff.complaint_hands_off' must be true or false"),
         ({"retrieval": {"disambiguation_margin": "wide"}}, "retrieval.disambiguation_margin' must be a number"),
+        ({"retrieval": {"corroborated_evidence": 2}}, "retrieval.corroborated_evidence' must be between"),
         ({"handoff": []}, "field 'handoff' must be a mapping"),
     ],
 )

@@ -173,7 +173,7 @@ def test_the_flow_asks_when_its_options_would_change_the_answer(
     intents.script("退款怎么弄", "refund_request", 0.95)
     kb.script("退款怎么弄", [("refund-arrival", 0.8)])
     kb.script("退款怎么弄 课程", [("refund-course", 0.8)])
-    kb.script("退款怎么弄 会员", [("refund-membership", 0.7)])
+    kb.script("退款怎么弄 会员", [("refund-membership", 0.75)])
     decision = Chat(make_engine()).say("退款怎么弄")
     assert decision.action == "clarify"
     assert "slot_probe:2/2" in decision.trace.notes
@@ -190,6 +190,35 @@ def test_the_flow_steps_aside_when_its_options_change_nothing(
     assert decision.faq_id == "refund-arrival"
     assert "slot_probe:1/2" in decision.trace.notes
     assert "flow_skipped:refund_request" in decision.trace.notes
+
+
+def test_a_why_about_the_answer_stays_on_its_entry(kb: FakeKB, make_engine: EngineFactory) -> None:
+    kb.script("会员怎么退款", [("refund-membership", 0.9)])
+    kb.script("为什么会这样", [("live-replay", 0.7)])  # words alone match something unrelated
+    chat = Chat(make_engine())
+    chat.say("会员怎么退款")
+    decision = chat.say("为什么会这样")
+    assert decision.faq_id == "refund-membership"
+    assert "topic_repeated" in decision.trace.notes
+
+
+def test_a_specific_message_the_options_only_drag_away_is_answered(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "退款被驳回了怎么办" plus "课程" lands on the course refund, but far less surely than the message alone
+    # finds its own entry: the option's word outweighed the question instead of completing it.
+    for text in ("退款被驳回了怎么办", "申请退款"):
+        intents.script(text, "refund_request", 0.95)
+        kb.script(text, [("refund-arrival", 0.8)])
+        kb.script(f"{text} 课程", [("refund-course", 0.5)])
+        kb.script(f"{text} 会员", [("refund-membership", 0.55)])
+    decision = Chat(make_engine()).say("退款被驳回了怎么办")
+    assert decision.faq_id == "refund-arrival"
+    assert "slot_probe:0/2" in decision.trace.notes
+    # A message naming nothing but the flow's topic is what the question is for: any option moving it counts.
+    decision = Chat(make_engine()).say("申请退款")
+    assert decision.action == "clarify"
+    assert "slot_probe:2/2" in decision.trace.notes
 
 
 def test_a_follow_up_on_the_topic_is_not_a_new_flow_request(

@@ -116,6 +116,23 @@ def test_confident_money_questions_are_answered(intents: FakeIntents, kb: FakeKB
     assert Chat(make_engine(), tier="vip").say("退款多久能到账").action == "answer"
 
 
+@pytest.mark.parametrize(("tier", "action"), [("vip", "handoff"), ("member", "handoff"), ("free", "answer")])
+def test_an_upset_paying_user_with_a_money_matter_goes_to_a_person_at_once(
+    tier: str, action: str, intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    angry = "扣了我两次钱还不给退，太过分了！"
+    intents.script(angry, "refund_request", 0.95)
+    kb.script(angry, [("refund-arrival", 0.9)])
+    decision = Chat(make_engine(), tier=tier).say(angry)
+    assert decision.action == action
+    if action == "handoff":
+        assert decision.handoff_reason == "negative_sentiment"
+    # The same money question asked calmly is answered, whatever the tier.
+    intents.script("扣了两次钱，能退吗", "refund_request", 0.95)
+    kb.script("扣了两次钱，能退吗", [("refund-arrival", 0.9)])
+    assert Chat(make_engine(), tier=tier).say("扣了两次钱，能退吗").action == "answer"
+
+
 def test_outside_business_hours_the_handoff_says_agents_are_offline(make_engine: EngineFactory) -> None:
     decision = Chat(make_engine(), now=CLOSED_NOW).say("转人工")
     assert decision.action == "handoff"
