@@ -23,7 +23,7 @@ from knowledge_base.perturb import perturb
 MAX_ENTRIES = 300  # probes come from at most this many entries: calibration cost stays flat for big KBs
 ALT_PROBES = 3
 ENTRY_OUT_SHARE = 0.35
-FOREIGN_SHARE = 1.0  # entries that also give a wording about a thing the FAQ never names (knowledge_base.foreign)
+FOREIGN_PER_ENTRY = 1  # wordings per entry about a thing the FAQ never names (knowledge_base.foreign)
 TRAIN_NEGATIVES = 16  # hardest negatives kept per probe: easy ones teach nothing and slow the fit
 _OOS_GROUP = 1 << 40
 # Follow-ups with and without cue words: users often just name the new thing (电脑上可以吗, 多少钱).
@@ -92,7 +92,7 @@ def plain_probes(ix: IndexSet, rng: random.Random, embed: Embed | None = None) -
             source = rng.choice(entry.all_questions)
             query = perturb(source, rng) if rng.random() < 0.5 else source
             probes.append(Probe(query, -1, tuple(int(d) for d in docs), slot))
-    foreign = [slot for slot in slots if rng.random() < FOREIGN_SHARE]
+    foreign = [slot for slot in slots for _ in range(FOREIGN_PER_ENTRY)]
     probes.extend(Probe(text, -1, (), slot) for slot, text in foreign_texts(ix, foreign, rng, embed))
     probes.extend(Probe(line, -1, (), _OOS_GROUP + i) for i, line in enumerate(oos_corpus()))
     return probes
