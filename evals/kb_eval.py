@@ -35,8 +35,8 @@ ABLATIONS: dict[str, IndexConfig] = {
     "+ char n-grams": IndexConfig(channels=("words", "chars"), dense=False),
     "+ pinyin": IndexConfig(channels=("words", "chars", "pinyin"), dense=False),
     "full fusion without glosses": IndexConfig(gloss=False),
-    "full fusion (dense + glosses + all lexical)": IndexConfig(),
-    "full fusion + answers indexed": IndexConfig(index_answers=True),
+    "full fusion, answers not indexed": IndexConfig(index_answers=False),
+    "full fusion (dense + glosses + all lexical + answers)": IndexConfig(),
 }
 
 

@@ -42,7 +42,7 @@ def build_knowledge_base(
     embed = embedder.embed if embedder is not None and config.dense else None
     ix = IndexSet.empty(config, dimension, n_docs).add(entries, embed, progress)
     rng = random.Random(seed)
-    plain = plain_probes(ix, rng)
+    plain = plain_probes(ix, rng, embed)
     followups = context_probes(ix, plain, rng)
     plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(config))
     context_model = train_fusion(

@@ -15,6 +15,7 @@ from knowledge_base.analysis import QUESTION_WORDS, analyze
 from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import word_gloss
 from knowledge_base.features import NO_VECTORS, QueryVectors, follow_up_vectors, missing_words, score_candidates
+from knowledge_base.foreign import foreign_texts
 from knowledge_base.fusion import TrainingSet
 from knowledge_base.indexes import Embed, IndexSet, Progress, embed_texts
 from knowledge_base.perturb import perturb
@@ -22,6 +23,7 @@ from knowledge_base.perturb import perturb
 MAX_ENTRIES = 300  # probes come from at most this many entries: calibration cost stays flat for big KBs
 ALT_PROBES = 3
 ENTRY_OUT_SHARE = 0.35
+FOREIGN_PER_ENTRY = 1  # wordings per entry about a thing the FAQ never names (knowledge_base.foreign)
 TRAIN_NEGATIVES = 16  # hardest negatives kept per probe: easy ones teach nothing and slow the fit
 _OOS_GROUP = 1 << 40
 # Follow-ups with and without cue words: users often just name the new thing (电脑上可以吗, 多少钱).
@@ -65,10 +67,12 @@ def _sample_slots(ix: IndexSet, rng: random.Random) -> list[int]:
     return sorted(rng.sample(slots, MAX_ENTRIES)) if len(slots) > MAX_ENTRIES else slots
 
 
-def plain_probes(ix: IndexSet, rng: random.Random) -> list[Probe]:
-    """Held-out alternatives, perturbed questions, held-out entries (negatives) and the OOS corpus."""
+def plain_probes(ix: IndexSet, rng: random.Random, embed: Embed | None = None) -> list[Probe]:
+    """Held-out alternatives, perturbed questions, held-out entries and wordings about foreign things (negatives),
+    and the OOS corpus."""
     probes: list[Probe] = []
-    for slot in _sample_slots(ix, rng):
+    slots = _sample_slots(ix, rng)
+    for slot in slots:
         entry = ix.entries[slot]
         assert entry is not None
         docs = ix.docs_of(slot)
@@ -88,6 +92,8 @@ def plain_probes(ix: IndexSet, rng: random.Random) -> list[Probe]:
             source = rng.choice(entry.all_questions)
             query = perturb(source, rng) if rng.random() < 0.5 else source
             probes.append(Probe(query, -1, tuple(int(d) for d in docs), slot))
+    foreign = [slot for slot in slots for _ in range(FOREIGN_PER_ENTRY)]
+    probes.extend(Probe(text, -1, (), slot) for slot, text in foreign_texts(ix, foreign, rng, embed))
     probes.extend(Probe(line, -1, (), _OOS_GROUP + i) for i, line in enumerate(oos_corpus()))
     return probes
 

@@ -58,20 +58,28 @@ class WordVectors:
 
         `extra` holds vectors of query words the table lacks; words with no vector are left out.
         """
-        rows = [self.matrix[self.row[w]] if w in self.row else extra.get(w) for w in words]
-        known = [r for r in rows if r is not None]
-        if not known or not len(self.words):
-            return {}
-        sims = np.vstack(known) @ self.matrix.T
-        top = np.argsort(-sims, axis=1)[:, :PER_WORD]
         out: dict[str, float] = {}
+        for near in self.neighbours(words, extra):
+            for word, sim in near.items():
+                out[word] = max(out.get(word, 0.0), sim)
+        return out
+
+    def neighbours(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
+        """Per query word, the FAQ words within `MIN_SIMILARITY` of it (at most `PER_WORD`), with similarity."""
+        rows: list[np.ndarray | None] = [self.matrix[self.row[w]] if w in self.row else extra.get(w) for w in words]
+        known = [i for i, r in enumerate(rows) if r is not None]
+        out: list[dict[str, float]] = [{} for _ in words]
+        if not known or not len(self.words):
+            return out
+        sims = np.vstack([r for r in rows if r is not None]) @ self.matrix.T
+        top = np.argsort(-sims, axis=1)[:, :PER_WORD]
         for q, candidates in enumerate(top):
+            near = out[known[q]]
             for column in candidates:
                 sim = float(sims[q, column])
                 if sim < MIN_SIMILARITY:
                     break
-                word = self.words[column]
-                out[word] = max(out.get(word, 0.0), min(sim, 1.0))
+                near[self.words[column]] = min(sim, 1.0)
         return out
 
     def save(self, path: Path) -> None:

@@ -24,6 +24,7 @@ _DENSE = ("d_cos", "d_gap", "d_top", "d_cos_zh")
 _GLOSS = ("g_cos", "g_gap", "g_top")
 _CHANNEL = ("rel", "qcov", "ucov", "dcov", "f1", "gap")
 _LEXICAL = ("lex_max", "lex_gap")
+_COVER = ("w_cover",)
 _ANSWER_DENSE = ("a_cos",)
 _ANSWER_LEX = ("a_qcov",)
 
@@ -45,6 +46,8 @@ def feature_names(config: IndexConfig) -> tuple[str, ...]:
         names.extend(f"{channel}_{f}" for f in _CHANNEL)
     if config.channels:
         names.extend(_LEXICAL)
+    if "words" in config.channels:
+        names.extend(_COVER)
     if config.index_answers:
         if config.dense:
             names.extend(_ANSWER_DENSE)
@@ -82,6 +85,16 @@ def _joint_vector(query: np.ndarray | None, context: np.ndarray | None) -> np.nd
 
 
 @dataclass(frozen=True)
+class WordCover:
+    """The query's content words weighted by general rarity, and the FAQ tokens that stand for each: the word
+    itself and its gloss neighbours (a candidate covers a word when it holds any of them)."""
+
+    weights: np.ndarray  # (words,)
+    terms: QueryTerms  # every standing token the words index knows
+    owner: np.ndarray  # (words, tokens): which tokens stand for which word
+
+
+@dataclass(frozen=True)
 class QueryView:
     """One query text seen by every channel: its vectors, tokens, BM25 scores and dense hits."""
 
@@ -92,6 +105,7 @@ class QueryView:
     dense_ids: np.ndarray
     gloss_ids: np.ndarray
     query_features: tuple[float, ...]
+    cover: WordCover | None = None
 
     @property
     def vector(self) -> np.ndarray | None:
@@ -170,7 +184,25 @@ def make_view(
         unknown_chars / len(chars) if chars else 0.0,
         float(np.log1p(len(words) - len(unknown))),
     )
-    return QueryView(text, vectors, terms, scores, dense_ids[dense_ids >= 0], gloss_ids[gloss_ids >= 0], query_features)
+    cover = _word_cover(ix, words, weights, vectors) if vocab is not None else None
+    return QueryView(
+        text, vectors, terms, scores, dense_ids[dense_ids >= 0], gloss_ids[gloss_ids >= 0], query_features, cover
+    )
+
+
+def _word_cover(ix: IndexSet, words: Sequence[str], weights: Mapping[str, float], vectors: QueryVectors) -> WordCover:
+    """Each query word with the FAQ tokens standing for it (itself, gloss neighbours), weighted by rarity."""
+    index = ix.sparse["words"]
+    near = ix.word_vectors.neighbours(words, vectors.words) if ix.word_vectors is not None else [{} for _ in words]
+    standing = [[w, *n] for w, n in zip(words, near, strict=True)]
+    known = [t for t in dict.fromkeys(t for group in standing for t in group) if t in index]
+    column = {t: i for i, t in enumerate(known)}
+    owner = np.zeros((len(words), len(known)))
+    for row, group in enumerate(standing):
+        for token in group:
+            if token in column:
+                owner[row, column[token]] = 1.0
+    return WordCover(np.asarray([weights[w] for w in words]), index.encode(known), owner)
 
 
 def candidate_slots(ix: IndexSet, views: Sequence[QueryView]) -> np.ndarray:
@@ -253,6 +285,19 @@ def _gap(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _covered_share(ix: IndexSet, cover: WordCover | None, g: _Groups, docs: np.ndarray) -> np.ndarray:
+    """Per candidate, the rarity-weighted share of the query's words it covers, unknown words included: a
+    question about a thing the FAQ never names (netflix, 淘宝) leaves that word uncovered by every entry."""
+    total = float(cover.weights.sum()) if cover is not None else 0.0
+    if cover is None or total <= 0 or not g.n:
+        return np.zeros(g.n)
+    present, _ = ix.sparse["words"].match(cover.terms, docs)
+    held = g.any_question(present)  # tokens x candidates
+    covered = (cover.owner @ held) > 0  # words x candidates
+    out: np.ndarray = cover.weights @ covered / total
+    return out
+
+
 def candidate_features(
     ix: IndexSet, view: QueryView, slots: np.ndarray, exclude: np.ndarray | None = None
 ) -> CandidateFeatures:
@@ -310,6 +355,8 @@ def candidate_features(
     if ix.config.channels:
         lex_max = lex_f1.max(axis=0)
         columns += [lex_max, _gap(lex_max)]
+    if "words" in ix.config.channels:
+        columns.append(_covered_share(ix, view.cover, g, docs))
     if ix.config.index_answers:
         if ix.config.dense:
             columns.append(g.max(cos, g.answer))

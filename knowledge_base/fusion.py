@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.errors import ConfigError
+
 FOLDS = 3
 REGULARISATION = 1.0
 
@@ -42,6 +44,16 @@ class FusionModel:
         z = ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
         out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         return out
+
+    def columns_in(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """Where this model's features sit among `names` (the columns search computes); None when they are the
+        same. A model saved before a feature was added reads only its own columns; a missing one is an error."""
+        if names == self.features:
+            return None
+        missing = [f for f in self.features if f not in names]
+        if missing:
+            raise ConfigError(f"the fusion model needs features this version lacks ({', '.join(missing)}): rebuild")
+        return np.asarray([names.index(f) for f in self.features], dtype=np.int64)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -16,6 +16,8 @@ from knowledge_base.features import (
     NO_VECTORS,
     CandidateFeatures,
     QueryVectors,
+    context_feature_names,
+    feature_names,
     follow_up_vectors,
     missing_words,
     nearest,
@@ -49,6 +51,11 @@ class KnowledgeBase:
         self._models = models
         self._embedder = embedder
         self._manifest = manifest
+        plain_names = feature_names(indexes.config)
+        self._columns = (
+            models.plain.columns_in(plain_names),
+            models.context.columns_in(context_feature_names(indexes.config)),
+        )
         self._write_lock = threading.Lock()
         self._changes = 0
 
@@ -206,7 +213,9 @@ class KnowledgeBase:
 
     def _rank(self, ix: IndexSet, query: str, found: CandidateFeatures, with_context: bool, top_k: int) -> SearchResult:
         model = self._models.context if with_context else self._models.plain
-        probs = model.predict(found.matrix)
+        columns = self._columns[1] if with_context else self._columns[0]
+        matrix = found.matrix if columns is None else found.matrix[:, columns]
+        probs = model.predict(matrix)
         order = np.argsort(-probs, kind="stable")[:top_k]
         hits = []
         for row in order:
@@ -220,7 +229,7 @@ class KnowledgeBase:
                     question=entry.question,
                     category=entry.category,
                     matched=ix.doc_text(best) if best >= 0 else entry.question,
-                    features=dict(zip(model.features, found.matrix[row].tolist(), strict=True)),
+                    features=dict(zip(model.features, matrix[row].tolist(), strict=True)),
                 )
             )
         answerable = bool(hits) and hits[0].score >= model.threshold

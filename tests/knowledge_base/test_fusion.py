@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from assistant.errors import ConfigError
 from knowledge_base.fusion import FusionModel, TrainingSet, choose_threshold, train_fusion
 
 
@@ -49,3 +51,14 @@ def test_json_round_trip_predicts_the_same() -> None:
     x = np.array([[2.0, 0.0], [0.0, 0.0]])
     np.testing.assert_allclose(again.predict(x), model.predict(x))
     assert again.predict(x)[0] > again.predict(x)[1]
+
+
+def test_a_model_saved_before_a_feature_was_added_reads_only_its_own_columns() -> None:
+    model = train_fusion(_synthetic(), ("signal", "noise"))
+    assert model.columns_in(("signal", "noise")) is None
+    columns = model.columns_in(("new", "signal", "noise"))
+    assert columns is not None
+    wider = np.array([[9.0, 2.0, 0.0], [9.0, 0.0, 0.0]])
+    np.testing.assert_allclose(model.predict(wider[:, columns]), model.predict(wider[:, 1:]))
+    with pytest.raises(ConfigError, match="rebuild"):
+        model.columns_in(("signal",))

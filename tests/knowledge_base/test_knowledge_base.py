@@ -11,6 +11,7 @@ from assistant.embedding import HashingEmbedder
 from knowledge_base import FaqEntry, KnowledgeBase, build_knowledge_base
 from knowledge_base.analysis import analyze, gloss
 from knowledge_base.expansion import word_gloss
+from knowledge_base.indexes import entry_documents
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -59,10 +60,11 @@ def test_add_embeds_only_the_new_texts_and_is_searchable(
     base, embedder = kb
     table = base.indexes.word_vectors
     assert table is not None
-    new_words = table.missing(w for q in NEW.all_questions for w in analyze(q).words)
+    texts = [text for _, text in entry_documents(NEW, base.indexes.config)]  # questions, and the answer
+    new_words = table.missing(w for q in texts for w in analyze(q).words)
     base.add([NEW])
     # the new texts, their English glosses, and the glosses of words the FAQ did not have yet: nothing else
-    expected = {*NEW.all_questions, *(gloss(q) for q in NEW.all_questions), *(word_gloss(w) for w in new_words)}
+    expected = {*texts, *(gloss(q) for q in texts), *(word_gloss(w) for w in new_words)}
     assert set(embedder.texts) == expected
     assert not {q for e in faq_entries for q in e.all_questions} & set(embedder.texts)
     assert base.get("gift") == NEW

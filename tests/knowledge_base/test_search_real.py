@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,40 @@ def test_out_of_scope_questions_are_rejected(real_kb: KnowledgeBase, query: str)
     result = real_kb.search(query)
     assert not result.answerable
     assert all(h.score < result.threshold for h in result.hits)
+
+
+@pytest.fixture(scope="module")
+def demo_kb(prepared_data_dir: Path, real_embedder: Embedder) -> KnowledgeBase:
+    """The demo FAQ's snapshot, built once per session with the real model (about 90 entries)."""
+    from assistant.settings import Settings
+    from knowledge_base.snapshots import SnapshotManager
+
+    return SnapshotManager(Settings(data_dir=prepared_data_dir, log_json=False).kb_dir, real_embedder).load()
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [
+        ("爱奇艺的会员怎么取消自动续费", "会员怎么取消自动续费"),
+        ("淘宝的退款多久到账", "退款多久到账"),
+        ("how do i cancel my spotify subscription", "how do i cancel my subscription"),
+    ],
+)
+def test_questions_about_other_products_score_below_our_own(demo_kb: KnowledgeBase, query: str, plain: str) -> None:
+    ours, theirs = demo_kb.search(plain), demo_kb.search(query)
+    assert ours.answerable
+    assert ours.hits[0].id == theirs.hits[0].id  # the same entry is the nearest one...
+    assert theirs.hits[0].score < ours.hits[0].score  # ...but the product it does not know costs confidence
+    assert theirs.hits[0].features["w_cover"] < ours.hits[0].features["w_cover"]
+
+
+def test_a_word_no_entry_holds_lowers_the_coverage_feature(real_kb: KnowledgeBase) -> None:
+    own = real_kb.search("怎么取消自动续费").hits[0]
+    other = real_kb.search("怎么取消爱奇艺的自动续费").hits[0]
+    assert own.id == other.id == "cancel-renew"
+    assert own.features["w_cover"] == pytest.approx(1.0)
+    assert other.features["w_cover"] < 0.8
+    assert other.score < own.score
 
 
 def test_follow_up_uses_the_previous_topic(real_kb: KnowledgeBase) -> None:
