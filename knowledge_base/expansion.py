@@ -58,11 +58,7 @@ class WordVectors:
 
         `extra` holds vectors of query words the table lacks; words with no vector are left out.
         """
-        out: dict[str, float] = {}
-        for near in self.neighbours(words, extra):
-            for word, sim in near.items():
-                out[word] = max(out.get(word, 0.0), sim)
-        return out
+        return merge_neighbours(self.neighbours(words, extra))
 
     def neighbours(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
         """Per query word, the FAQ words within `MIN_SIMILARITY` of it (at most `PER_WORD`), with similarity."""
@@ -72,7 +68,11 @@ class WordVectors:
         if not known or not len(self.words):
             return out
         sims = np.vstack([r for r in rows if r is not None]) @ self.matrix.T
-        top = np.argsort(-sims, axis=1)[:, :PER_WORD]
+        if sims.shape[1] > PER_WORD:  # the best few of thousands: partition, then order only those
+            part = np.argpartition(-sims, PER_WORD - 1, axis=1)[:, :PER_WORD]
+            top = np.take_along_axis(part, np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1), axis=1)
+        else:
+            top = np.argsort(-sims, axis=1)
         for q, candidates in enumerate(top):
             near = out[known[q]]
             for column in candidates:
@@ -92,6 +92,15 @@ class WordVectors:
         """Read a table written by `save`."""
         words = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         return cls.create(words, np.load(path.with_suffix(".npy")))
+
+
+def merge_neighbours(neighbours: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """FAQ words near any of the query words, each with its best similarity."""
+    out: dict[str, float] = {}
+    for near in neighbours:
+        for word, sim in near.items():
+            out[word] = max(out.get(word, 0.0), sim)
+    return out
 
 
 def empty_word_vectors(dimension: int) -> WordVectors:

@@ -10,7 +10,7 @@ import numpy as np
 from assistant.embedding import normalize_rows
 from assistant.text import cjk_ratio, normalize
 from knowledge_base.analysis import analyze, general_idf
-from knowledge_base.expansion import SOFT_CHANNEL
+from knowledge_base.expansion import SOFT_CHANNEL, merge_neighbours
 from knowledge_base.indexes import ANSWER_POS, IndexConfig, IndexSet
 from knowledge_base.sparse_index import Bm25SparseIndex, QueryTerms, SparseHits
 from knowledge_base.vector_index import FaissVectorIndex
@@ -155,9 +155,11 @@ def make_view(
     """
     analysis = analyze(text)
     terms = {name: index.encode(analysis.channel(name)) for name, index in ix.sparse.items()}
+    words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
+    # Gloss neighbours of each query word, found once: the soft channel and the coverage feature both use them.
+    near = ix.word_vectors.neighbours(words, vectors.words) if ix.word_vectors is not None else [{} for _ in words]
     if ix.word_vectors is not None and "words" in ix.sparse:
-        expanded = ix.word_vectors.expand(list(dict.fromkeys(analysis.words)), vectors.words)
-        terms[SOFT_CHANNEL] = ix.sparse["words"].encode_weighted(expanded)
+        terms[SOFT_CHANNEL] = ix.sparse["words"].encode_weighted(merge_neighbours(near))
     scores: dict[str, SparseHits] = {}
     for name in terms if candidates else ():
         scores[name] = _sparse(ix, name).search(terms[name], N_SPARSE, exclude)
@@ -167,7 +169,6 @@ def make_view(
     if gloss_ids is None:
         gloss_ids = nearest(ix.gloss, [vectors.gloss], exclude)[0] if candidates else none
     norm = normalize(text)
-    words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
     vocab = ix.sparse.get("words")
     # Unknown words weighted by general-language rarity: an unseen filler (老是) matters little, an
     # unseen name (淘宝, netflix) a lot. Coverage features count known tokens only.
@@ -184,16 +185,17 @@ def make_view(
         unknown_chars / len(chars) if chars else 0.0,
         float(np.log1p(len(words) - len(unknown))),
     )
-    cover = _word_cover(ix, words, weights, vectors) if vocab is not None else None
+    cover = _word_cover(ix, words, near, weights) if vocab is not None else None
     return QueryView(
         text, vectors, terms, scores, dense_ids[dense_ids >= 0], gloss_ids[gloss_ids >= 0], query_features, cover
     )
 
 
-def _word_cover(ix: IndexSet, words: Sequence[str], weights: Mapping[str, float], vectors: QueryVectors) -> WordCover:
-    """Each query word with the FAQ tokens standing for it (itself, gloss neighbours), weighted by rarity."""
+def _word_cover(
+    ix: IndexSet, words: Sequence[str], near: Sequence[Mapping[str, float]], weights: Mapping[str, float]
+) -> WordCover:
+    """Each query word with the FAQ tokens standing for it (itself, its gloss neighbours `near`), weighted by rarity."""
     index = ix.sparse["words"]
-    near = ix.word_vectors.neighbours(words, vectors.words) if ix.word_vectors is not None else [{} for _ in words]
     standing = [[w, *n] for w, n in zip(words, near, strict=True)]
     known = [t for t in dict.fromkeys(t for group in standing for t in group) if t in index]
     column = {t: i for i, t in enumerate(known)}
