@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -25,6 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIALOGUES = ROOT / "evals" / "data" / "dialogues.jsonl"
 REPORTS = ROOT / "evals" / "reports"
+_RATE_LIMIT_RETRIES = 5
 
 
 @dataclass
@@ -102,6 +104,19 @@ def load_dialogues(path: Path) -> list[dict[str, Any]]:
     return dialogues
 
 
+def post_retrying(
+    client: httpx.Client, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """POST, waiting out a 429 as its Retry-After says (a server's rate limits are not what a replay measures)."""
+    for _ in range(_RATE_LIMIT_RETRIES):
+        response = client.post(path, json=body, headers=headers)
+        if response.status_code != 429:
+            break
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    response.raise_for_status()
+    return response
+
+
 def replay(base: str, dialogues: Sequence[dict[str, Any]], user_secret: str) -> Score:
     """Run every dialogue in a fresh conversation (one user per dialogue, with its tier)."""
     from assistant.auth import issue_user_token
@@ -111,16 +126,12 @@ def replay(base: str, dialogues: Sequence[dict[str, Any]], user_secret: str) -> 
         for dialogue in dialogues:
             tier = dialogue.get("user_tier", "free")
             user = issue_user_token(f"eval-{dialogue['id']}", user_secret, tier=tier)
-            started = client.post("/v1/conversations", headers={"Authorization": f"Bearer {user}"})
-            started.raise_for_status()
+            started = post_retrying(client, "/v1/conversations", headers={"Authorization": f"Bearer {user}"})
             conv = started.json()
             headers = {"Authorization": f"Bearer {conv['token']}"}
             for index, turn in enumerate(dialogue["turns"]):
                 body = {"text": turn["user"]} if "user" in turn else {"quick_reply": turn["quick_reply"]}
-                response = client.post(
-                    f"/v1/conversations/{conv['conversation_id']}/messages", json=body, headers=headers
-                )
-                response.raise_for_status()
+                response = post_retrying(client, f"/v1/conversations/{conv['conversation_id']}/messages", body, headers)
                 data = response.json()
                 sources = data.get("sources") or []
                 expect = turn["expect"]
@@ -145,6 +156,8 @@ def _own_server(args: argparse.Namespace, use_context: bool, data_dir: Path) -> 
     from evals.server import serve
 
     overrides: dict[str, Any] = {"data_dir": data_dir, "dialogue_context": use_context, "log_json": False}
+    # Every replayed user comes from 127.0.0.1 at machine speed: the per-client limits are not under test here.
+    overrides |= {"rate_limit_ip_per_minute": 1_000_000, "rate_limit_user_per_minute": 1_000_000}
     overrides["store_url"] = f"sqlite:///{data_dir / ('replay-ctx.db' if use_context else 'replay-noctx.db')}"
     for name, arg in (
         ("kb_path", "faq"),

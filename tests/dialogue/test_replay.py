@@ -53,3 +53,22 @@ def test_dev_dialogues_name_real_faq_entries_and_buttons(path: Path) -> None:
             button = turn.get("quick_reply")
             if button is not None:
                 assert button in payloads or button == "handoff" or button.removeprefix("faq:") in faq_ids
+
+
+def test_a_rate_limited_turn_is_sent_again_after_the_servers_retry_after() -> None:
+    import httpx
+
+    from evals.dialogue_replay import post_retrying
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "slow down"})
+        return httpx.Response(200, json={"action": "answer"})
+
+    with httpx.Client(base_url="http://replay.test", transport=httpx.MockTransport(handler)) as client:
+        response = post_retrying(client, "/v1/conversations/c1/messages", {"text": "hi"}, {})
+    assert response.json() == {"action": "answer"}
+    assert calls == ["/v1/conversations/c1/messages"] * 2
