@@ -20,7 +20,7 @@ import numpy as np
 from assistant.dialogue import DialogueEngine, Flows, Policy, load_flows, load_policy, validate_flow_faq_ids
 from assistant.embedding import Embedder
 from assistant.intents.types import IntentClassifier
-from assistant.settings import Settings
+from assistant.settings import DEMO_DIR, Settings
 from knowledge_base.models import FaqEntry, SearchResult
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,10 @@ class LiveKnowledgeBase:
         return str(self._manager.current.version)
 
 
+DEMO_FLOWS = DEMO_DIR / "flows.yaml"
+DEMO_FAQ = DEMO_DIR / "faq"
+
+
 class ContentManager:
     """Owns the KB snapshots, the intent model, flows and policy, and the engine built on them."""
 
@@ -117,8 +121,23 @@ class ContentManager:
             say(f"building the knowledge base from {', '.join(str(p) for p in self.kb_sources())}")
             self.rebuild_kb(progress=progress)
         self.snapshots.reload()
-        validate_flow_faq_ids(self.flows, {e.id for e in self.snapshots.current.entries}, str(self.settings.flows_path))
+        self.flows = self._fit_flows(self.flows, {e.id for e in self.snapshots.current.entries})
         self.intents = self._prepare_intents(progress=progress, say=say)
+
+    def _fit_flows(self, flows: Flows, known_ids: set[str]) -> Flows:
+        """The flows that fit the KB. An operator's flows file must name only existing FAQ ids (ConfigError
+        otherwise). The bundled demo flows speak of the demo platform's products, so a server given its own FAQ but
+        not its own flows runs without them instead of refusing to start or offering the demo's courses."""
+        settings = self.settings
+        if settings.flows_path.resolve() == DEMO_FLOWS.resolve() and settings.kb_path.resolve() != DEMO_FAQ.resolve():
+            if flows.by_intent:
+                log.warning(
+                    "the demo flows are not used with this FAQ; set ASSISTANT_FLOWS_PATH to your own flows",
+                    extra={"kb_path": str(settings.kb_path), "flows_path": str(settings.flows_path)},
+                )
+            return Flows({})
+        validate_flow_faq_ids(flows, known_ids, str(settings.flows_path))
+        return flows
 
     def _prepare_intents(self, *, progress: bool, say: Say) -> IntentClassifier:
         from assistant.errors import AssistantError
@@ -155,7 +174,7 @@ class ContentManager:
             entries = load_faq(sources)
             version: str = self.snapshots.build(entries, source_checksum(sources), progress=_tqdm_progress(progress))
             if self.flows is not None:
-                validate_flow_faq_ids(self.flows, {e.id for e in entries}, str(self.settings.flows_path))
+                self.flows = self._fit_flows(self.flows, {e.id for e in entries})
             log.info("knowledge base snapshot built", extra={"version": version, "entries": len(entries)})
             return version
 
