@@ -12,7 +12,9 @@ from pathlib import Path
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS
 
-_INTENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
+# Any visible characters (datasets use labels like `reverted_card_payment?` or Chinese names); no spaces or control
+# characters, which would make a label ambiguous in logs, metrics and YAML keys.
+_INTENT_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,100}$")
 MAX_TEXT_CHARS = 2000
 
 
@@ -34,7 +36,7 @@ def _check(path: Path, line: int, text: object, intent: object) -> Example:
         raise InvalidInput(f"{where}: field 'intent' is empty")
     intent = intent.strip()
     if not _INTENT_RE.match(intent):
-        raise InvalidInput(f"{where}: field 'intent' {intent!r} must be letters, digits, '_', '.', '/', ':' or '-'")
+        raise InvalidInput(f"{where}: field 'intent' {intent!r} must be at most 100 characters without spaces")
     return Example(text.strip(), intent)
 
 

@@ -26,6 +26,12 @@ def test_csv_columns_may_come_in_any_order_and_quoted_commas_survive(tmp_path: P
     assert load_examples(path) == [Example("太差了，我要投诉, now", "complaint")]
 
 
+def test_labels_from_public_datasets_and_chinese_labels_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "i.csv"
+    path.write_text("text,intent\nmy payment was reverted,reverted_card_payment?\n我要退款,退款\n", encoding="utf-8")
+    assert [e.intent for e in load_examples(path)] == ["reverted_card_payment?", "退款"]
+
+
 def test_yaml_maps_intents_to_examples(tmp_path: Path) -> None:
     path = tmp_path / "i.yaml"
     path.write_text("greeting:\n  - 你好\n  - hi\noos:\n  - 天气\n", encoding="utf-8")
