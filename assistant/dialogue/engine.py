@@ -84,7 +84,7 @@ class DialogueEngine:
         backed = policy.retrieval.corroborated_evidence
         self._corroborated_evidence = DEFAULT_CORROBORATED_EVIDENCE if backed is None else backed
         self._entry_intents = EntryIntents(kb, intents, embedder)
-        self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
+        self._flow_choice = FlowChoice(kb, flows, self._margin)
         self._pending = PendingQuestion(
             kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
         )

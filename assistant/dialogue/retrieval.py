@@ -59,11 +59,13 @@ def retrieve(
     月底吗" after cancelling auto-renewal), not lend confidence to an unrelated entry the message does not support.
     `named_evidence` is the share of the answerable bar an on-topic entry naming the follow-up's word needs.
     """
-    plain = kb.search(text, top_k=top_k, vector=vector)
     if context is None:
+        plain = kb.search(text, top_k=top_k, vector=vector)
         return Retrieval(plain, False, (trace_query(plain, None, True),))
+    # Both readings in one batch: the knowledge base embeds what they share (the message's gloss) once.
+    vectors = None if vector is None else np.vstack([vector, vector])
+    plain, contextual = kb.search_batch([text, text], top_k=top_k, contexts=[None, context], vectors=vectors)
     kind = follow_up_kind(text)
-    contextual = kb.search(text, top_k=top_k, context=context, vector=vector)
     top = contextual.top
     on_topic = top is not None and (
         not last_category or top.category == last_category or _mentions(top, content_words(text))
