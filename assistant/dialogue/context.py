@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from assistant.text import normalize, words
@@ -139,6 +140,7 @@ _ZH_FUNCTION_WORDS = frozenset(
         "我们",
         "你们",
         "还是",
+        "被",
         "如果",
         "要是",
         "另外",
@@ -260,3 +262,23 @@ def content_words(text: str) -> list[str]:
 def is_generic(text: str) -> bool:
     """True when the message names at most one thing of its own ("过期了呢", "怎么申请", "how long does it take?")."""
     return len(content_words(text)) <= GENERIC_MAX_CONTENT_WORDS
+
+
+# jieba's part-of-speech tags of plain verbs ("关掉", "认证", "拒"); verbal nouns ("vn": "退款") name a thing.
+_VERB_TAGS = frozenset(["v", "vd", "vi", "vg"])
+
+
+@lru_cache(maxsize=4096)
+def _verbs(text: str) -> frozenset[str]:
+    import jieba.posseg  # the tagger's dictionary loads on first use, only for the rare short follow-up
+
+    return frozenset(pair.word for pair in jieba.posseg.lcut(normalize(text)) if pair.flag in _VERB_TAGS)
+
+
+def names_only_actions(text: str) -> bool:
+    """True when the message's own words are all verbs ("怎么关掉", "为什么会被拒"): an action, not a new thing.
+
+    Such a follow-up acts on the topic just answered; one naming a thing ("那会员呢", "电脑上呢") may change it.
+    """
+    own = content_words(text)
+    return bool(own) and _CJK_RE.search(text) is not None and set(own) <= _verbs(text)

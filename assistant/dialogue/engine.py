@@ -159,8 +159,9 @@ class DialogueEngine:
         if is_uncertain_high_stakes(intent, t.turn.tier, evidence, rules.high_stakes):
             return self._replies.handoff(t, "high_stakes_low_confidence")
         flow = None if intent.is_oos else self._flows.get(intent.intent)
-        if flow is not None and self._retrieve(t).note in TOPIC_NOTES:
-            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest.
+        if flow is not None and self._resolved_by_topic(t):
+            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest;
+            # "能退吗" after the membership benefits is the membership refund, with no question to ask.
             t.notes.append(f"flow_skipped:{flow.intent}")
             flow = None
         elif flow is None:
@@ -175,6 +176,12 @@ class DialogueEngine:
         t.vector = vectors[0] if vectors is not None else None
         t.intent = self._intents.predict([t.text], vectors)[0]
         return t.intent
+
+    def _resolved_by_topic(self, t: TurnContext) -> bool:
+        # The conversation's topic settled what the message asks: kept or repeated by a generic follow-up, or a
+        # follow-up reading sure of its entry where the message alone was not.
+        found = self._retrieve(t)
+        return found.note in TOPIC_NOTES or (found.follow_up and found.result.answerable)
 
     def _context(self, t: TurnContext) -> str | None:
         state = t.state

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind
+from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind, names_only_actions
 from assistant.dialogue.decision import Source, TraceQuery
 from assistant.dialogue.ports import FaqRetriever
 from knowledge_base.models import Hit, SearchResult
@@ -135,7 +135,10 @@ def _keep_topic(
     if on_topic:
         best = max(on_topic, key=lambda h: h.score)
         return _only(contextual, best), "topic_kept"
-    if own or last_faq_id is None:
+    # "怎么关掉" after the AI-training opt-out names an action, not a new thing: when even the follow-up reading
+    # finds nothing sure, it asks how to do that to the last answer's topic, not about whatever else "关" matches.
+    acts_on_topic = not contextual.answerable and names_only_actions(text)
+    if (own and not acts_on_topic) or last_faq_id is None:
         return None
     entry = kb.get(last_faq_id)
     if entry is None:
