@@ -264,21 +264,23 @@ def is_generic(text: str) -> bool:
     return len(content_words(text)) <= GENERIC_MAX_CONTENT_WORDS
 
 
-# jieba's part-of-speech tags of plain verbs ("关掉", "认证", "拒"); verbal nouns ("vn": "退款") name a thing.
+# jieba's part-of-speech tags of plain verbs ("关掉", "认证", "拒"); verbal nouns ("vn": "续费") name a thing.
 _VERB_TAGS = frozenset(["v", "vd", "vi", "vg"])
 
 
 @lru_cache(maxsize=4096)
-def _verbs(text: str) -> frozenset[str]:
+def _is_verb(word: str) -> bool:
     import jieba.posseg  # the tagger's dictionary loads on first use, only for the rare short follow-up
 
-    return frozenset(pair.word for pair in jieba.posseg.lcut(normalize(text)) if pair.flag in _VERB_TAGS)
+    # Tagged alone, as `content_words` segmented it: the message's own segmentation may split it differently.
+    tagged = jieba.posseg.lcut(word)
+    return len(tagged) == 1 and tagged[0].flag in _VERB_TAGS
 
 
 def names_only_actions(text: str) -> bool:
-    """True when the message's own words are all verbs ("怎么关掉", "为什么会被拒"): an action, not a new thing.
+    """True when the message's own words are all verbs ("怎么关掉", "改完要多久"): an action, not a new thing.
 
     Such a follow-up acts on the topic just answered; one naming a thing ("那会员呢", "电脑上呢") may change it.
     """
     own = content_words(text)
-    return bool(own) and _CJK_RE.search(text) is not None and set(own) <= _verbs(text)
+    return bool(own) and _CJK_RE.search(text) is not None and all(_is_verb(w) for w in own)

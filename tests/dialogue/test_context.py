@@ -220,7 +220,14 @@ def test_a_follow_up_naming_a_thing_is_not_forced_onto_the_last_answer(
 
 @pytest.mark.parametrize(
     ("text", "actions_only"),
-    [("怎么关掉", True), ("为什么会被拒", True), ("那会员呢", False), ("电脑上呢", False), ("怎么申请", False)],
+    [
+        ("怎么关掉", True),
+        ("为什么会被拒", True),
+        ("改完要多久", True),
+        ("那会员呢", False),
+        ("电脑上呢", False),
+        ("怎么申请", False),
+    ],
 )
 def test_names_only_actions(text: str, actions_only: bool) -> None:
     assert names_only_actions(text) is actions_only
