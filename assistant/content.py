@@ -62,6 +62,20 @@ class LiveKnowledgeBase:
         result: SearchResult = self._manager.current.search(query, top_k=top_k, context=context, vector=vector)
         return result
 
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int = 5,
+        contexts: Sequence[str | None] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        """Search the current snapshot for many queries at once (one model call for the batch)."""
+        results: list[SearchResult] = self._manager.current.search_batch(
+            queries, top_k=top_k, contexts=contexts, vectors=vectors
+        )
+        return results
+
     def get(self, faq_id: str) -> FaqEntry | None:
         """An entry of the current snapshot."""
         entry: FaqEntry | None = self._manager.current.get(faq_id)

@@ -109,6 +109,16 @@ def _scripted_engine(pairs: list[tuple[str, str]]) -> Any:
             hits = (Hit(entry.id, 0.95, entry.question, entry.category),) if entry else ()
             return SearchResult(query, hits, bool(hits), 0.5)
 
+        def search_batch(
+            self,
+            queries: Sequence[str],
+            *,
+            top_k: int = 5,
+            contexts: Sequence[str | None] | None = None,
+            vectors: np.ndarray | None = None,
+        ) -> list[SearchResult]:
+            return [self.search(q, top_k=top_k) for q in queries]
+
         def get(self, faq_id: str) -> FaqEntry | None:
             return entries.get(faq_id)
 

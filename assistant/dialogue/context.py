@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from assistant.text import normalize, words
@@ -139,6 +140,7 @@ _ZH_FUNCTION_WORDS = frozenset(
         "我们",
         "你们",
         "还是",
+        "被",
         "如果",
         "要是",
         "另外",
@@ -260,3 +262,38 @@ def content_words(text: str) -> list[str]:
 def is_generic(text: str) -> bool:
     """True when the message names at most one thing of its own ("过期了呢", "怎么申请", "how long does it take?")."""
     return len(content_words(text)) <= GENERIC_MAX_CONTENT_WORDS
+
+
+# jieba's part-of-speech tags of plain verbs ("关掉", "认证", "拒"); verbal nouns ("vn": "续费") name a thing.
+_VERB_TAGS = frozenset(["v", "vd", "vi", "vg"])
+# Resultative complements: a verb plus one ("改完", "删掉") is still an action, though no dictionary lists it.
+_RESULTATIVES = frozenset("完掉好成到住上下走")
+
+
+@lru_cache(maxsize=1)
+def _verbs() -> frozenset[str]:
+    import jieba
+
+    # Only the verbs of jieba's tagged dictionary (35k words, 16 MB, read once on first use): its full
+    # part-of-speech tagger would hold the whole tag table and HMM, about 100 MB more per process.
+    found = set()
+    with jieba.get_dict_file() as handle:
+        for raw in handle:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[2] in _VERB_TAGS:
+                found.add(parts[0])
+    return frozenset(found)
+
+
+def _is_verb(word: str) -> bool:
+    verbs = _verbs()
+    return word in verbs or (len(word) == 2 and word[0] in verbs and word[1] in _RESULTATIVES)
+
+
+def names_only_actions(text: str) -> bool:
+    """True when the message's own words are all verbs ("怎么关掉", "改完要多久"): an action, not a new thing.
+
+    Such a follow-up acts on the topic just answered; one naming a thing ("那会员呢", "电脑上呢") may change it.
+    """
+    own = content_words(text)
+    return bool(own) and _CJK_RE.search(text) is not None and all(_is_verb(w) for w in own)

@@ -24,6 +24,7 @@ from assistant.dialogue.flow_choice import FlowChoice
 from assistant.dialogue.flows import Flow, Flows
 from assistant.dialogue.language import choose_locale
 from assistant.dialogue.pending import PendingQuestion
+from assistant.dialogue.persistence import reports_persisting_problem
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerWriter, FaqRetriever
 from assistant.dialogue.replies import Replies
@@ -84,7 +85,7 @@ class DialogueEngine:
         backed = policy.retrieval.corroborated_evidence
         self._corroborated_evidence = DEFAULT_CORROBORATED_EVIDENCE if backed is None else backed
         self._entry_intents = EntryIntents(kb, intents, embedder)
-        self._flow_choice = FlowChoice(kb, flows, embedder, self._margin)
+        self._flow_choice = FlowChoice(kb, flows, self._margin)
         self._pending = PendingQuestion(
             kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
         )
@@ -140,7 +141,7 @@ class DialogueEngine:
             t.notes.append("question_about_agents")
         if had_text and is_sustained_negative(t.state.sentiment, rules.negative_sentiment):
             return self._replies.handoff(t, "negative_sentiment")
-        if is_angry_complaint(intent, t.sentiment, rules):
+        if is_angry_complaint(intent, t.sentiment, rules) and not self._still_unsolved(t):
             return self._replies.handoff(t, "complaint")
         if had_text and is_upset_about_money(
             intent, t.turn.tier, t.sentiment, rules.high_stakes, rules.negative_sentiment
@@ -159,8 +160,9 @@ class DialogueEngine:
         if is_uncertain_high_stakes(intent, t.turn.tier, evidence, rules.high_stakes):
             return self._replies.handoff(t, "high_stakes_low_confidence")
         flow = None if intent.is_oos else self._flows.get(intent.intent)
-        if flow is not None and self._retrieve(t).note in TOPIC_NOTES:
-            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest.
+        if flow is not None and self._resolved_by_topic(t):
+            # "怎么申请" after the student discount asks about that topic, whatever task the words alone suggest;
+            # "能退吗" after the membership benefits is the membership refund, with no question to ask.
             t.notes.append(f"flow_skipped:{flow.intent}")
             flow = None
         elif flow is None:
@@ -175,6 +177,20 @@ class DialogueEngine:
         t.vector = vectors[0] if vectors is not None else None
         t.intent = self._intents.predict([t.text], vectors)[0]
         return t.intent
+
+    def _still_unsolved(self, t: TurnContext) -> bool:
+        # "已经过了一个小时了还没好" after the membership-activation answer reads as a complaint, but unless said in
+        # anger it reports that the problem persists: the answer's next steps come before a person (who is one
+        # tap away, and whom sustained negative feeling or repeated fallbacks still bring in).
+        if t.sentiment <= self._policy.handoff.negative_sentiment.threshold:
+            return False
+        return self._retrieve(t).note == "problem_persists"
+
+    def _resolved_by_topic(self, t: TurnContext) -> bool:
+        # The conversation's topic settled what the message asks: kept or repeated by a generic follow-up, or a
+        # follow-up reading sure of its entry where the message alone was not.
+        found = self._retrieve(t)
+        return found.note in TOPIC_NOTES or (found.follow_up and found.result.answerable)
 
     def _context(self, t: TurnContext) -> str | None:
         state = t.state
@@ -197,6 +213,7 @@ class DialogueEngine:
                 last_faq_id=t.state.last_faq_id,
                 last_category=t.state.last_category,
                 named_evidence=self._corroborated_evidence,
+                persists=reports_persisting_problem(t.text),
             )
             t.queries.extend(t.retrieval.queries)
             if t.retrieval.note:

@@ -8,17 +8,15 @@ from assistant.dialogue.flows import Flow, FlowOption, Flows
 from assistant.dialogue.ports import FaqRetriever
 from assistant.dialogue.slots import probe_slot
 from assistant.dialogue.turn import TurnContext
-from assistant.embedding import Embedder
 from knowledge_base.models import SearchResult
 
 
 class FlowChoice:
     """Chooses between a flow's question (or named option) and the knowledge base's own answer."""
 
-    def __init__(self, kb: FaqRetriever, flows: Flows, embedder: Embedder | None, margin: float) -> None:
+    def __init__(self, kb: FaqRetriever, flows: Flows, margin: float) -> None:
         self._kb = kb
         self._flows = flows
-        self._embedder = embedder
         self._margin = margin
 
     def steps_aside(self, t: TurnContext, flow: Flow, option: FlowOption | None, result: SearchResult) -> bool:
@@ -54,7 +52,7 @@ class FlowChoice:
         # A message naming one thing at most ("申请退款") is what the flow's question is for: any option that
         # moves it counts. One naming more ("账号被封了") must stay about as sure with the option added.
         floor = 0.0 if is_generic(t.text) else top.score - self._margin
-        probe = probe_slot(self._kb, self._embedder, t.text, flow, t.locale, floor=floor)
+        probe = probe_slot(self._kb, t.text, flow, t.locale, floor=floor)
         t.notes.append(f"slot_probe:{probe.moved}/{probe.probed}")
         return not probe.matters
 

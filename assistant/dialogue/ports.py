@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +17,15 @@ class FaqRetriever(Protocol):
     def search(
         self, query: str, *, top_k: int = 5, context: str | None = None, vector: np.ndarray | None = None
     ) -> SearchResult: ...
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int = 5,
+        contexts: Sequence[str | None] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[SearchResult]: ...
 
     def get(self, faq_id: str) -> FaqEntry | None: ...
 

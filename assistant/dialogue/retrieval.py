@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind
+from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind, names_only_actions
 from assistant.dialogue.decision import Source, TraceQuery
 from assistant.dialogue.ports import FaqRetriever
 from knowledge_base.models import Hit, SearchResult
 
 TRACE_HITS = 3
 TOPIC_EVIDENCE = 0.5  # an on-topic hit needs at least this share of the answerable bar
-TOPIC_NOTES = ("topic_kept", "topic_repeated")  # the follow-up was read as being about the last answer's topic
+# The follow-up was read as being about the last answer's topic.
+TOPIC_NOTES = ("topic_kept", "topic_repeated", "problem_persists")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def retrieve(
     last_faq_id: str | None = None,
     last_category: str | None = None,
     named_evidence: float = TOPIC_EVIDENCE,
+    persists: bool = False,
 ) -> Retrieval:
     """Search `text` alone and, given a `context` (last answered question), as a follow-up; the surer reading wins.
 
@@ -58,12 +60,15 @@ def retrieve(
     what the message names ("那优惠券呢" after points expiry): the context may complete a message ("取消了还能用到
     月底吗" after cancelling auto-renewal), not lend confidence to an unrelated entry the message does not support.
     `named_evidence` is the share of the answerable bar an on-topic entry naming the follow-up's word needs.
+    `persists`: the message reports that the problem just answered is still there (see `persistence`).
     """
-    plain = kb.search(text, top_k=top_k, vector=vector)
     if context is None:
+        plain = kb.search(text, top_k=top_k, vector=vector)
         return Retrieval(plain, False, (trace_query(plain, None, True),))
+    # Both readings in one batch: the knowledge base embeds what they share (the message's gloss) once.
+    vectors = None if vector is None else np.vstack([vector, vector])
+    plain, contextual = kb.search_batch([text, text], top_k=top_k, contexts=[None, context], vectors=vectors)
     kind = follow_up_kind(text)
-    contextual = kb.search(text, top_k=top_k, context=context, vector=vector)
     top = contextual.top
     on_topic = top is not None and (
         not last_category or top.category == last_category or _mentions(top, content_words(text))
@@ -89,6 +94,11 @@ def retrieve(
     use_context = use_context or closer
     chosen = contextual if use_context else plain
     queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
+    if persists and last_faq_id is not None and not (plain.answerable and _top_id(plain) != last_faq_id):
+        # "换了网络也还是卡" after the stutter advice names no new question the FAQ answers: it is still that one.
+        repeated = _repeat_last(kb, plain, contextual, last_faq_id)
+        if repeated is not None:
+            return Retrieval(repeated, True, queries, "problem_persists")
     if kind is not None:
         # Even when it agrees with the chosen reading, the topic settles which of close candidates is meant.
         kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category, named_evidence)
@@ -133,15 +143,26 @@ def _keep_topic(
     if on_topic:
         best = max(on_topic, key=lambda h: h.score)
         return _only(contextual, best), "topic_kept"
-    if own or last_faq_id is None:
+    # "怎么关掉" after the AI-training opt-out names an action, not a new thing: when even the follow-up reading
+    # finds nothing sure, it asks how to do that to the last answer's topic, not about whatever else "关" matches.
+    acts_on_topic = not contextual.answerable and names_only_actions(text)
+    if (own and not acts_on_topic) or last_faq_id is None:
         return None
+    repeated = _repeat_last(kb, plain, contextual, last_faq_id)
+    return None if repeated is None else (repeated, "topic_repeated")
+
+
+def _repeat_last(
+    kb: FaqRetriever, plain: SearchResult, contextual: SearchResult, last_faq_id: str
+) -> SearchResult | None:
+    """The last answered entry as the result, scored at least at the answerable bar (None if it is gone)."""
     entry = kb.get(last_faq_id)
     if entry is None:
         return None
     found = [h.score for h in (*plain.hits, *contextual.hits) if h.id == last_faq_id]
     score = max(found, default=contextual.threshold)
     hit = Hit(entry.id, max(score, contextual.threshold), entry.question, entry.category)
-    return _only(contextual, hit), "topic_repeated"
+    return _only(contextual, hit)
 
 
 def _only(result: SearchResult, hit: Hit) -> SearchResult:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from assistant.dialogue.flows import Flow
 from assistant.dialogue.ports import FaqRetriever
-from assistant.embedding import Embedder
 
 # The slot matters when more than this share of the options, added to the message, lead to their own entry.
 SLOT_DEPENDENT_SHARE = 0.5
@@ -25,9 +24,7 @@ class SlotProbe:
         return self.probed > 0 and self.moved > self.probed * SLOT_DEPENDENT_SHARE
 
 
-def probe_slot(
-    kb: FaqRetriever, embedder: Embedder | None, text: str, flow: Flow, locale: str, *, floor: float = 0.0
-) -> SlotProbe:
+def probe_slot(kb: FaqRetriever, text: str, flow: Flow, locale: str, *, floor: float = 0.0) -> SlotProbe:
     """Search the message completed by each option ("自动续费怎么关 微信支付") and count the options it follows.
 
     "自动续费怎么关" plus "微信支付" lands on the WeChat entry, plus "支付宝" on the Alipay one: the answer depends
@@ -42,12 +39,10 @@ def probe_slot(
     options = [o for o in flow.options if o.faq_id]
     if not options:
         return SlotProbe(direct, direct)
-    texts = [f"{text} {o.title.get(locale)}" for o in options]
-    # One batched embedding for all the probes instead of one model call per search.
-    vectors = embedder.embed(texts) if embedder is not None else None
-    moved = 0
-    for i, (probe, option) in enumerate(zip(texts, options, strict=True)):
-        result = kb.search(probe, top_k=1, vector=None if vectors is None else vectors[i])
-        top = result.top
-        moved += top is not None and top.id == option.faq_id and top.score >= floor
+    # One batched search for all the probes: one model call embeds them all instead of one call per probe.
+    results = kb.search_batch([f"{text} {o.title.get(locale)}" for o in options], top_k=1)
+    moved = sum(
+        r.top is not None and r.top.id == o.faq_id and r.top.score >= floor
+        for r, o in zip(results, options, strict=True)
+    )
     return SlotProbe(moved + direct, len(options) + direct)

@@ -63,6 +63,7 @@ class FakeKB:
     threshold: float = 0.5
     scripts: dict[tuple[str, str | None], tuple[tuple[str, float], ...]] = field(default_factory=dict)
     calls: list[SearchCall] = field(default_factory=list)
+    batches: int = 0  # `search_batch` calls (each also records its queries in `calls`)
 
     def script(self, query: str, hits: Sequence[tuple[str, float]], *, context: str | None = None) -> None:
         self.scripts[(query, context)] = tuple(hits)
@@ -78,6 +79,21 @@ class FakeKB:
         )
         answerable = bool(hits) and hits[0].score >= self.threshold
         return SearchResult(query, hits, answerable, self.threshold)
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int = 5,
+        contexts: Sequence[str | None] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        self.batches += 1
+        found = contexts if contexts is not None else [None] * len(queries)
+        return [
+            self.search(q, top_k=top_k, context=c, vector=None if vectors is None else vectors[i])
+            for i, (q, c) in enumerate(zip(queries, found, strict=True))
+        ]
 
     def get(self, faq_id: str) -> FaqEntry | None:
         return self.entries.get(faq_id)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from assistant.dialogue import DialogueEngine
-from assistant.dialogue.context import content_words, follow_up_kind
+from assistant.dialogue.context import content_words, follow_up_kind, names_only_actions
 from tests.dialogue.fakes import OPEN_NOW, Chat, FakeKB
 
 EngineFactory = Callable[..., DialogueEngine]
@@ -190,3 +190,44 @@ def test_the_topic_settles_close_candidates_of_a_generic_follow_up(
     assert decision.action == "answer"
     assert decision.faq_id == "refund-arrival"
     assert "topic_kept" in decision.trace.notes
+
+
+def test_both_readings_of_a_follow_up_cost_one_batched_search(refund_chat: Callable[..., Chat], kb: FakeKB) -> None:
+    chat = refund_chat()
+    batches = kb.batches
+    assert chat.say("多久到账").faq_id == "refund-arrival"
+    assert kb.batches == batches + 1  # plain and follow-up readings searched together
+
+
+def test_a_follow_up_naming_only_an_action_stays_on_the_last_answer(
+    refund_chat: Callable[..., Chat], kb: FakeKB
+) -> None:
+    # "怎么撤销" names no new thing: neither reading is sure, and alone it drifts to an unrelated entry.
+    kb.script("怎么撤销", [("invoice", 0.6)])
+    kb.script("怎么撤销", [("invoice", 0.2)], context=TOPIC)
+    decision = refund_chat().say("怎么撤销")
+    assert decision.faq_id == "refund-course"
+    assert "topic_repeated" in decision.trace.notes
+
+
+def test_a_follow_up_naming_a_thing_is_not_forced_onto_the_last_answer(
+    refund_chat: Callable[..., Chat], kb: FakeKB
+) -> None:
+    kb.script("那发票呢", [("invoice", 0.6)])
+    kb.script("那发票呢", [("invoice", 0.2)], context=TOPIC)
+    assert refund_chat().say("那发票呢").faq_id == "invoice"
+
+
+@pytest.mark.parametrize(
+    ("text", "actions_only"),
+    [
+        ("怎么关掉", True),
+        ("为什么会被拒", True),
+        ("改完要多久", True),
+        ("那会员呢", False),
+        ("电脑上呢", False),
+        ("怎么申请", False),
+    ],
+)
+def test_names_only_actions(text: str, actions_only: bool) -> None:
+    assert names_only_actions(text) is actions_only

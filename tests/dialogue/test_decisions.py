@@ -338,3 +338,31 @@ def test_an_upset_message_the_assistant_cannot_answer_goes_to_a_person(make_engi
 
 def test_a_calm_message_the_assistant_cannot_answer_is_a_fallback(make_engine: EngineFactory) -> None:
     assert Chat(make_engine()).say("还是不行，怎么办").action == "fallback"
+
+
+def test_the_slot_probes_are_one_batched_search(intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
+    intents.script("退款怎么弄", "refund_request", 0.95)
+    kb.script("退款怎么弄", [("refund-arrival", 0.8)])
+    kb.script("退款怎么弄 课程", [("refund-course", 0.8)])
+    kb.script("退款怎么弄 会员", [("refund-membership", 0.75)])
+    decision = Chat(make_engine()).say("退款怎么弄")
+    assert decision.action == "clarify"
+    assert kb.batches == 1  # the message's own search, then both probes in one batch
+    assert [c.query for c in kb.calls] == ["退款怎么弄", "退款怎么弄 课程", "退款怎么弄 会员"]
+
+
+def test_a_flow_intent_follow_up_the_topic_resolves_is_answered_not_asked(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "能退吗" reads as a refund request, but after the membership benefits the follow-up reading is sure it is
+    # the membership refund: asking "课程还是会员？" would ignore what was just said.
+    intents.script("能退吗", "refund_request", 0.95)
+    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
+    kb.script("能退吗", [("refund-membership", 0.3)])
+    kb.script("能退吗", [("refund-membership", 0.8)], context="会员有哪些权益")
+    chat = Chat(make_engine())
+    chat.say("会员有哪些权益")
+    decision = chat.say("能退吗")
+    assert decision.action == "answer"
+    assert decision.faq_id == "refund-membership"
+    assert "flow_skipped:refund_request" in decision.trace.notes

@@ -1,0 +1,68 @@
+"""A report that the problem just answered persists is a follow-up on that answer, not a complaint or a new question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from assistant.dialogue import DialogueEngine
+from assistant.dialogue.persistence import reports_persisting_problem
+from tests.dialogue.fakes import Chat, FakeIntents, FakeKB
+
+EngineFactory = Callable[..., DialogueEngine]
+
+
+@pytest.mark.parametrize(
+    ("text", "persists"),
+    [
+        ("已经等了半小时了", True),
+        ("换了网络也还是卡", True),
+        ("试了还是没用", True),
+        ("it still doesn't work", True),
+        ("个人还是单位？", False),  # a choice, asked
+        ("还是不能退吗", False),  # a question of its own
+        ("我买的是年卡", False),
+        ("好的谢谢", False),
+    ],
+)
+def test_reports_persisting_problem(text: str, persists: bool) -> None:
+    assert reports_persisting_problem(text) is persists
+
+
+@pytest.fixture
+def after_refund_answer(kb: FakeKB, make_engine: EngineFactory) -> Chat:
+    kb.script("课程怎么退", [("refund-course", 0.92)])
+    chat = Chat(make_engine())
+    assert chat.say("课程怎么退").faq_id == "refund-course"
+    return chat
+
+
+def test_a_persisting_problem_gets_the_last_answer_again(after_refund_answer: Chat) -> None:
+    decision = after_refund_answer.say("已经等了半小时了")  # found nothing of its own: alone it would fall back
+    assert decision.action == "answer"
+    assert decision.faq_id == "refund-course"
+    assert "problem_persists" in decision.trace.notes
+
+
+def test_a_calm_persisting_problem_is_not_handed_off_as_a_complaint(
+    after_refund_answer: Chat, intents: FakeIntents
+) -> None:
+    intents.script("已经过了一个小时了还没好", "complaint", 0.6)
+    decision = after_refund_answer.say("已经过了一个小时了还没好")
+    assert decision.action == "answer"
+    assert decision.faq_id == "refund-course"
+
+
+def test_an_angry_persisting_problem_still_goes_to_a_person(after_refund_answer: Chat, intents: FakeIntents) -> None:
+    intents.script("垃圾平台，太坑了，还是不行", "complaint", 0.9)
+    assert after_refund_answer.say("垃圾平台，太坑了，还是不行").action == "handoff"
+
+
+def test_a_persisting_problem_the_faq_answers_elsewhere_gets_that_answer(after_refund_answer: Chat, kb: FakeKB) -> None:
+    kb.script("还是收不到发票", [("invoice", 0.8)])
+    assert after_refund_answer.say("还是收不到发票").faq_id == "invoice"
+
+
+def test_without_an_answer_before_it_there_is_nothing_to_repeat(kb: FakeKB, make_engine: EngineFactory) -> None:
+    assert Chat(make_engine()).say("已经等了半小时了").action == "fallback"
