@@ -157,6 +157,9 @@ def _rehearse(content: Any) -> None:
     for text in texts:
         content.kb.search(text)
     content.intents.predict(texts)
+    from assistant.dialogue.context import names_only_actions
+
+    names_only_actions(texts[0])  # reads jieba's verb list (about 0.2 s)
 
 
 def follow_published_kb(content: Any, interval_seconds: float = KB_FOLLOW_SECONDS) -> Callable[[], None]:
