@@ -133,16 +133,19 @@ class IndexSet:
         if dense is not None:
             if embed is None:
                 raise ValueError("this knowledge base has a dense index: an embedder is required")
-            # English texts gloss to themselves: embed_texts embeds each distinct text once
+            # English texts gloss to themselves: each distinct text is embedded once, and the indexes read
+            # their rows from that table (no per-document copy of it: two at 100k entries were 2 GB)
             gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
             new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors else []
             everything = texts + gloss_texts + [word_gloss(w) for w in new_words]
-            vectors = embed_texts(embed, everything, progress, "embedding FAQ")
-            dense = dense.with_vectors(doc_ids, vectors[: len(texts)])
+            table, rows = embed_unique(embed, everything, progress, "embedding FAQ")
+            del everything
+            dense = dense.with_vectors(doc_ids, table, rows[: len(texts)])
             if glossed is not None:
-                glossed = glossed.with_vectors(doc_ids, vectors[len(texts) : 2 * len(texts)])
+                glossed = glossed.with_vectors(doc_ids, table, rows[len(texts) : 2 * len(texts)])
             if word_vectors is not None:
-                word_vectors = word_vectors.with_vectors(new_words, vectors[len(texts) + len(gloss_texts) :])
+                word_vectors = word_vectors.with_vectors(new_words, table[rows[len(texts) + len(gloss_texts) :]])
+            del table
         sparse = {
             name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
             for name, index in base.sparse.items()
@@ -237,6 +240,14 @@ def embed_texts(
     embed: Embed, texts: Sequence[str], progress: Progress | None = None, stage: str = "embedding"
 ) -> np.ndarray:
     """Embed many texts: duplicates once, batches of similar length (padding is most of a mixed batch's cost)."""
+    table, rows = embed_unique(embed, texts, progress, stage)
+    return table[rows] if len(table) else table
+
+
+def embed_unique(
+    embed: Embed, texts: Sequence[str], progress: Progress | None = None, stage: str = "embedding"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of the distinct texts, and per text its row in them (like `embed_texts`, without expanding)."""
     unique = list(dict.fromkeys(texts))
     advance = progress(stage, len(unique)) if progress is not None else None
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
@@ -250,6 +261,6 @@ def embed_texts(
         if advance is not None:
             advance(len(batch))
     if vectors is None:
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
     position = {text: i for i, text in enumerate(unique)}
-    return vectors[[position[t] for t in texts]]
+    return vectors, np.asarray([position[t] for t in texts], dtype=np.int64)

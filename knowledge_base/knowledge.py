@@ -185,15 +185,18 @@ class KnowledgeBase:
             pending += [gloss_text(t) for t in [*texts, *unknown]]
         new_words = missing_words(ix, [*texts, *(c for _, c in followups)])
         pending += [word_gloss(w) for w in new_words]
-        unique = list(dict.fromkeys(pending))
-        embedded = self._embedder.embed(unique) if unique else np.zeros((0, ix.dimension), np.float32)
-        by_text = dict(zip(unique, embedded, strict=True))
-        words = {w: by_text[word_gloss(w)] for w in new_words}
+        given: dict[str, np.ndarray] = {}
         if vectors is not None:
             plain = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
             if plain.shape[1] != ix.dimension:
                 raise InvalidInput(f"query vectors must have {ix.dimension} dimensions, got {plain.shape[1]}")
-        else:
+            # an English query is its own gloss: its given vector serves both (no second model call)
+            given = dict(zip(texts, plain, strict=True))
+        unique = [t for t in dict.fromkeys(pending) if t not in given]
+        embedded = self._embedder.embed(unique) if unique else np.zeros((0, ix.dimension), np.float32)
+        by_text = {**given, **dict(zip(unique, embedded, strict=True))}
+        words = {w: by_text[word_gloss(w)] for w in new_words}
+        if vectors is None:
             plain = np.vstack([by_text[t] for t in texts]) if texts else np.zeros((0, ix.dimension), np.float32)
         query_vectors = [
             QueryVectors(plain[i], by_text[gloss_text(t)] if glossed else None, words) for i, t in enumerate(texts)

@@ -18,6 +18,20 @@ B = 0.75
 # a document in a query's top 20 is almost always among the top postings of one of its rarer tokens,
 # and common tokens' full postings would be most of the work at 100k entries. Features stay exact.
 IMPACT_POSTINGS = 512
+POSTING_SPAN = 1 << 20  # postings weighed and ranked per step when an index is built
+
+
+def _token_spans(indptr: np.ndarray, span: int) -> list[tuple[int, int]]:
+    """Consecutive token ranges [first, last) of about `span` postings each (a token is never split)."""
+    n_tokens = len(indptr) - 1
+    out: list[tuple[int, int]] = []
+    first = 0
+    while first < n_tokens:
+        last = int(np.searchsorted(indptr, indptr[first] + span, side="right")) - 1
+        last = min(max(last, first + 1), n_tokens)
+        out.append((first, last))
+        first = last
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,16 +96,27 @@ class Bm25SparseIndex:
         avg_len = float(self._doc_len[self._present].mean()) if self._present.any() else 1.0
         df = np.diff(self._indptr).astype(np.float64)
         self._idf = np.log1p((n_present - df + 0.5) / (df + 0.5)).astype(np.float32)
-        token_of_post = np.repeat(np.arange(len(df)), np.diff(self._indptr))
-        norm = K1 * (1.0 - B + B * self._doc_len[self._post_doc] / max(avg_len, 1e-9))
-        self._weights = (self._idf[token_of_post] * self._post_tf / (self._post_tf + norm)).astype(np.float32)
-        self._doc_idf = np.bincount(
-            self._post_doc, weights=self._idf[token_of_post], minlength=len(self._doc_len)
-        ).astype(np.float32)
-        # each token's postings by descending weight, cut to IMPACT_POSTINGS
-        order = np.lexsort((-self._weights, token_of_post))
-        rank = np.arange(len(order)) - np.repeat(self._indptr[:-1], np.diff(self._indptr))
-        kept = order[rank < IMPACT_POSTINGS]
+        self._weights = np.empty(len(self._post_doc), dtype=np.float32)
+        doc_idf = np.zeros(len(self._doc_len))
+        impact: list[np.ndarray] = []
+        # Postings are processed a span of tokens at a time: the per-posting temporaries of a whole channel
+        # (the char n-grams of 350k documents are 17M postings) peaked at about 100 bytes each.
+        for first, last in _token_spans(self._indptr, POSTING_SPAN):
+            lo, hi = int(self._indptr[first]), int(self._indptr[last])
+            counts = np.diff(self._indptr[first : last + 1])
+            token_of_post = np.repeat(np.arange(first, last, dtype=np.int32), counts)
+            docs = self._post_doc[lo:hi]
+            tf = self._post_tf[lo:hi]
+            norm = K1 * (1.0 - B + B * self._doc_len[docs] / max(avg_len, 1e-9))
+            weights = (self._idf[token_of_post] * tf / (tf + norm)).astype(np.float32)
+            self._weights[lo:hi] = weights
+            doc_idf += np.bincount(docs, weights=self._idf[token_of_post], minlength=len(self._doc_len))
+            # each token's postings by descending weight, cut to IMPACT_POSTINGS
+            order = np.lexsort((-weights, token_of_post))
+            rank = np.arange(hi - lo) - np.repeat(self._indptr[first:last] - lo, counts)
+            impact.append(lo + order[rank < IMPACT_POSTINGS])
+        self._doc_idf = doc_idf.astype(np.float32)
+        kept = np.concatenate(impact) if impact else np.zeros(0, dtype=np.int64)
         self._impact_doc = self._post_doc[kept]
         self._impact_weight = self._weights[kept]
         counts = np.minimum(np.diff(self._indptr), IMPACT_POSTINGS)
@@ -204,7 +229,7 @@ class Bm25SparseIndex:
         """A new index that also holds these documents (ids must be new)."""
         vocab = dict(self._vocab)
         # compact typed buffers: a Python int per posting would cost ~10x the memory at 100k entries
-        new_tok, new_doc, new_tf = array("q"), array("i"), array("f")
+        new_tok, new_doc, new_tf = array("i"), array("i"), array("f")
         lengths = array("f")
         for doc_id, tokens in zip(doc_ids, docs, strict=True):
             for token, count in Counter(tokens).items():
@@ -222,11 +247,16 @@ class Bm25SparseIndex:
             raise ValueError("document ids are already indexed")
         doc_len[id_array] = np.frombuffer(lengths, dtype=np.float32)
         present[id_array] = True
-        old_tok = np.repeat(np.arange(len(self._vocab)), np.diff(self._indptr))
-        tok = np.concatenate([old_tok, np.frombuffer(new_tok, dtype=np.int64)])
+        old_tok = np.repeat(np.arange(len(self._vocab), dtype=np.int32), np.diff(self._indptr))
+        tok = np.concatenate([old_tok, np.frombuffer(new_tok, dtype=np.int32)])
+        del old_tok, new_tok
         doc = np.concatenate([self._post_doc, np.frombuffer(new_doc, dtype=np.int32)])
+        del new_doc
         tf = np.concatenate([self._post_tf, np.frombuffer(new_tf, dtype=np.float32)])
-        return self._from_postings(vocab, tok, doc, tf, doc_len, present)
+        del new_tf
+        postings = [tok, doc, tf]
+        del tok, doc, tf  # _from_postings frees each once sorted
+        return self._from_postings(vocab, postings, doc_len, present)
 
     def without_docs(self, doc_ids: Sequence[int] | np.ndarray) -> Bm25SparseIndex:
         """A new index without these documents (IDF and average length are recomputed)."""
@@ -234,27 +264,28 @@ class Bm25SparseIndex:
         ids = np.asarray(doc_ids, dtype=np.int64)
         drop[ids[ids < len(drop)]] = True
         keep = ~drop[self._post_doc]
-        tok = np.repeat(np.arange(len(self._vocab)), np.diff(self._indptr))[keep]
+        tok = np.repeat(np.arange(len(self._vocab), dtype=np.int32), np.diff(self._indptr))[keep]
         doc_len = np.where(drop, 0.0, self._doc_len).astype(np.float32)
-        return self._from_postings(
-            self._vocab, tok, self._post_doc[keep], self._post_tf[keep], doc_len, self._present & ~drop
-        )
+        postings = [tok, self._post_doc[keep], self._post_tf[keep]]
+        del tok
+        return self._from_postings(self._vocab, postings, doc_len, self._present & ~drop)
 
     @classmethod
     def _from_postings(
-        cls,
-        vocab: dict[str, int],
-        tok: np.ndarray,
-        doc: np.ndarray,
-        tf: np.ndarray,
-        doc_len: np.ndarray,
-        present: np.ndarray,
+        cls, vocab: dict[str, int], postings: list[np.ndarray], doc_len: np.ndarray, present: np.ndarray
     ) -> Bm25SparseIndex:
+        """An index from [token, doc, tf] posting arrays in any order; the list is emptied as they are sorted."""
+        tok, doc, tf = postings
+        postings.clear()
         order = np.lexsort((doc, tok))  # by token, then doc: columns sorted for searchsorted
         counts = np.bincount(tok, minlength=len(vocab))
+        del tok
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
-        return cls(vocab, indptr, doc[order], tf[order], doc_len, present)
+        doc = doc[order]
+        tf = tf[order]
+        del order
+        return cls(vocab, indptr, doc, tf, doc_len, present)
 
     def save(self, path: Path) -> None:
         """Write the index as one .npz file and a vocabulary .json next to it."""

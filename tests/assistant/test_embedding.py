@@ -128,6 +128,27 @@ def test_a_large_batch_gives_the_vectors_of_single_calls(real_embedder: Embedder
 
 
 @pytest.mark.integration
+def test_a_query_with_its_gloss_and_word_glosses_gives_the_vectors_of_single_calls(real_embedder: Embedder) -> None:
+    # A search embeds its query, the query's long gloss and a few one-word glosses in one call; they run as
+    # separate length groups, which must not change any vector.
+    texts = ["视频一直卡 播不动怎么办", "video, stop, block, motionless, sow, how to do", "stop, block", "sow", "video"]
+    together = real_embedder.embed(texts)
+    alone = np.vstack([real_embedder.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_texts_of_very_different_lengths_run_apart_and_similar_ones_together() -> None:
+    from assistant.st_embedder import CHUNK, length_groups
+
+    assert length_groups([4, 5, 6, 30, 32]) == [(0, 3), (3, 5)]  # short words apart from the long gloss
+    assert length_groups([10, 11, 12]) == [(0, 3)]  # a second run would cost more than the padding saved
+    assert length_groups([]) == []
+    groups = length_groups([8] * 40)
+    assert all(end - start <= CHUNK for start, end in groups)
+    assert [i for start, end in groups for i in range(start, end)] == list(range(40))
+
+
+@pytest.mark.integration
 def test_the_int8_model_is_another_model_with_nearly_the_same_vectors(real_embedder: Embedder) -> None:
     from assistant.st_embedder import OnnxEmbedder, load_embedder
 

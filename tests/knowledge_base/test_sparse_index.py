@@ -98,3 +98,22 @@ def test_candidates_come_from_each_tokens_highest_impact_postings(monkeypatch: p
     present, bm25 = index.match(index.encode(["common", "rare"]), np.array([13, 50]))
     assert present.tolist() == [[True, True], [False, True]]  # features stay exact
     assert bm25[1] > bm25[0] > 0
+
+
+def test_an_index_built_a_few_tokens_at_a_time_scores_and_ranks_as_one_built_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import knowledge_base.sparse_index as sparse
+
+    docs = _corpus(400, seed=5)
+    monkeypatch.setattr(sparse, "IMPACT_POSTINGS", 8)  # so candidate lists are cut, the step most at risk
+    at_once = Bm25SparseIndex.build(docs[:300]).with_docs(docs[300:], list(range(300, 400))).without_docs([7, 42])
+    monkeypatch.setattr(sparse, "POSTING_SPAN", 16)  # a handful of tokens per step
+    in_steps = Bm25SparseIndex.build(docs[:300]).with_docs(docs[300:], list(range(300, 400))).without_docs([7, 42])
+    for tokens in (["w1", "w8", "w20"], ["w3"], ["w0", "w39", "w11", "w12"]):
+        a, b = at_once.encode(tokens), in_steps.encode(tokens)
+        np.testing.assert_array_equal(at_once.scores(a), in_steps.scores(b))
+        hits_a, hits_b = at_once.search(a, 10), in_steps.search(b, 10)
+        assert hits_a.docs.tolist() == hits_b.docs.tolist()
+        np.testing.assert_array_equal(hits_a.scores, hits_b.scores)
+        np.testing.assert_array_equal(at_once.doc_idf(np.arange(400)), in_steps.doc_idf(np.arange(400)))

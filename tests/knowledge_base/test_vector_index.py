@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.embedding import Embedder
 from knowledge_base.vector_index import FaissVectorIndex
 
 
@@ -33,7 +34,8 @@ def test_search_remove_exclude_and_reload(kind: str, tmp_path: Path) -> None:
     _, before = index.search(x[:1], 1)
     assert before[0, 0] == 1000  # the old index is untouched (in-flight searches keep working)
 
-    np.testing.assert_allclose(smaller.vectors(np.array([1005])), x[5:6], atol=1e-6)
+    # HNSW keeps float16 vectors: a stored vector is exact to float16 precision
+    np.testing.assert_allclose(smaller.vectors(np.array([1005])), x[5:6], atol=1e-6 if kind == "flat" else 1e-3)
     smaller.save(tmp_path / "dense.faiss")
     loaded = FaissVectorIndex.load(tmp_path / "dense.faiss")
     assert loaded.kind == kind
@@ -45,3 +47,49 @@ def test_search_remove_exclude_and_reload(kind: str, tmp_path: Path) -> None:
 def test_large_indexes_use_hnsw() -> None:
     assert FaissVectorIndex.create(8, expected_size=10).kind == "flat"
     assert FaissVectorIndex.create(8, expected_size=10_000_000).kind == "hnsw"
+
+
+def test_rows_pick_each_id_its_vector_from_a_table_of_distinct_vectors() -> None:
+    table = _vectors(10)
+    rows = np.array([3, 3, 7, 0])
+    index = FaissVectorIndex.create(32, kind="flat").with_vectors(np.arange(4), table, rows)
+    np.testing.assert_array_equal(index.vectors(np.arange(4)), table[rows])
+
+
+@pytest.mark.integration
+def test_float16_hnsw_finds_the_neighbours_and_cosines_of_float32_on_real_embeddings(real_embedder: Embedder) -> None:
+    import faiss
+
+    from bench.kb_synthetic import synthetic_faq
+
+    texts = list(dict.fromkeys(t for e in synthetic_faq(400) for t in e.all_questions))
+    x = real_embedder.embed(texts)
+    ids = np.arange(len(texts))
+    base = faiss.IndexHNSWFlat(x.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    base.hnsw.efConstruction = 40
+    float32 = FaissVectorIndex(faiss.IndexIDMap2(base), "hnsw").with_vectors(ids, x)
+    float16 = FaissVectorIndex.create(x.shape[1], kind="hnsw").with_vectors(ids, x)
+    flat = FaissVectorIndex.create(x.shape[1], kind="flat").with_vectors(ids, x)
+    queries = real_embedder.embed(["课程怎么退款", "how do I get an invoice", "自动续费怎么取消", "视频卡顿", "发票"])
+    _, wanted = float32.search(queries, 20)
+    _, found = float16.search(queries, 20)
+    recall = np.mean([len(set(w) & set(f)) / 20 for w, f in zip(wanted, found, strict=True)])
+    assert recall >= 0.95
+    # features read the stored vectors: their cosines stay within 1e-3 of the float32 ones
+    assert np.abs(flat.vectors(ids) @ queries.T - float16.vectors(ids) @ queries.T).max() < 1e-3
+    assert float16.vectors(ids).dtype == np.float32
+
+
+def test_a_float32_hnsw_index_written_by_older_versions_still_loads(tmp_path: Path) -> None:
+    import faiss
+
+    x = _vectors()
+    old = faiss.IndexIDMap2(faiss.IndexHNSWFlat(32, 16, faiss.METRIC_INNER_PRODUCT))
+    old.add_with_ids(x, np.arange(len(x)))
+    faiss.write_index(old, str(tmp_path / "dense.faiss"))
+    loaded = FaissVectorIndex.load(tmp_path / "dense.faiss")
+    assert loaded.kind == "hnsw"
+    _, found = loaded.search(x[:3], 1)
+    assert found[:, 0].tolist() == [0, 1, 2]
+    grown = loaded.with_vectors(np.array([500]), x[:1] * -1)
+    assert grown.size == len(x) + 1
