@@ -47,6 +47,7 @@ unit: install
 
 evals: install
 	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_queries.csv --out evals/reports/kb
+	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_test2_queries.csv --out evals/reports/kb_test2
 	$(BIN)/python -m evals.intent_benchmarks
 	$(BIN)/python -m evals.dialogue_replay --compare-context
 	$(BIN)/python -m evals gaps
