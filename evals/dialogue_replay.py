@@ -41,6 +41,7 @@ class TurnResult:
     action: str
     faq: str | None
     reply: str
+    offered: tuple[str, ...] = ()  # FAQ entries offered as buttons (a question's candidates, a fallback's related)
 
     @property
     def action_ok(self) -> bool:
@@ -70,6 +71,8 @@ class Score:
             action: {"n": n, "ok": round(self._rate([r for r in items if r.expected_action == action], "ok"), 4)}
             for action, n in sorted(Counter(r.expected_action for r in items).items())
         }
+        # Answers the assistant did not give but put one tap away ("might be related" buttons on a fallback).
+        missed = [r for r in answers if r.action == "fallback" and r.expected_action == "answer"]
         dialogues = {r.dialogue for r in items}
         perfect = sum(all(r.ok for r in items if r.dialogue == d) for d in dialogues)
         return {
@@ -80,6 +83,8 @@ class Score:
             "answer_accuracy": round(self._rate(answers, "ok"), 4),
             "dialogues_all_correct": round(perfect / len(dialogues), 4) if dialogues else 0.0,
             "by_expected_action": by_action,
+            "fallbacks_instead_of_answers": len(missed),
+            "of_which_offered_as_button": sum(r.expected_faq in r.offered for r in missed),
         }
 
 
@@ -145,6 +150,11 @@ def replay(base: str, dialogues: Sequence[dict[str, Any]], user_secret: str) -> 
                         action=data["action"],
                         faq=sources[0]["id"] if sources and data["action"] == "answer" else None,
                         reply=((data.get("reply") or {}).get("text") or "")[:80],
+                        offered=tuple(
+                            q["payload"][len("faq:") :]
+                            for q in (data.get("reply") or {}).get("quick_replies") or []
+                            if str(q.get("payload", "")).startswith("faq:")
+                        ),
                     )
                 )
     return score
@@ -187,6 +197,13 @@ def _markdown(
 ) -> str:
     lines = [f"# Dialogue replay: {source}", "", *_rows(runs, "run")]
     lines += ["", "Turn accuracy = the expected action and, for answers, the expected FAQ entry.", ""]
+    for name, s in runs.items():
+        if s.get("fallbacks_instead_of_answers"):
+            lines.append(
+                f"{name}: {s['fallbacks_instead_of_answers']} turns fell back where an answer was expected; "
+                f"{s['of_which_offered_as_button']} of them offered the expected entry as a button."
+            )
+    lines.append("")
     if by_tag:
         lines += ["## By tag (with context)", "", *_rows(by_tag, "tag"), ""]
     if failures:

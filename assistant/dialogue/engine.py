@@ -43,6 +43,8 @@ DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.y
 CONTEXT_TTL = timedelta(minutes=30)  # a topic older than this is no longer what "那会员呢" refers to
 # Without a calibrated `corroborated_evidence` in policy.yaml, a hit below the answerable bar is never answered.
 DEFAULT_CORROBORATED_EVIDENCE = 1.0
+# At most this many weak hits offered as buttons when the assistant cannot answer (beside "talk to a person").
+MAX_RELATED = 2
 RUNNER_UP_MIN = 0.3  # "你好，我想退款": the runner-up intent is the question only if it is plausible at all
 
 
@@ -265,7 +267,7 @@ class DialogueEngine:
             return vague
         backed = None if result.answerable else self._backed(t, result)
         if top is None or not (result.answerable or backed):
-            return self._replies.fallback(t)
+            return self._replies.fallback(t, self._related(result))
         # Among weak hits every runner-up is close: the backing, not the ranking, singles out the one answered.
         top = backed or top
         candidates = close_candidates(result, self._margin) if result.answerable else ()
@@ -278,6 +280,13 @@ class DialogueEngine:
             t.notes.append(f"faq_missing:{top.id}")
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
+
+    def _related(self, result: SearchResult) -> tuple[Candidate, ...]:
+        # Hits from the calibrated share of the answerable bar up (the weak evidence corroboration accepts): not
+        # sure enough to answer, close enough to offer; uncalibrated (share 1.0), nothing is offered.
+        floor = self._corroborated_evidence * result.threshold
+        weak = [h for h in result.hits if h.score >= floor and self._kb.get(h.id) is not None]
+        return tuple(Candidate(h.id, h.question, h.score) for h in weak[:MAX_RELATED])
 
     def _backed(self, t: TurnContext, result: SearchResult) -> Hit | None:
         # Below the answerable bar, the best hit the message's intent or the conversation's topic independently

@@ -16,6 +16,10 @@ MESSAGES: dict[str, LocalizedText] = {
         "Sorry, I can't answer that reliably. You could rephrase the question; our team is online {hours}"
         " and you can leave them a message.",
     ),
+    "related": _T(
+        "下面这些问题也许相关，点一下即可查看：",
+        "These questions might be related; tap one to see its answer:",
+    ),
     "talk_to_person": _T("转人工", "Talk to a person"),
     "handoff.explicit_request": _T("好的，正在为您转接人工客服。", "Sure, I'm connecting you with a person."),
     "handoff.repeated_failure": _T(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -160,8 +161,10 @@ class Replies:
         text = message("goodbye" if is_goodbye(t.text) else "thanks", t.locale)
         return self.decision(t, "smalltalk", text, resolved_confirmation=True), t.state
 
-    def fallback(self, t: TurnContext) -> Outcome:
-        """Say honestly that there is no answer and offer a person; the third failure in a row hands off."""
+    def fallback(self, t: TurnContext, related: Sequence[Candidate] = ()) -> Outcome:
+        """Say honestly that there is no answer and offer a person; the third failure in a row hands off.
+
+        `related` entries (weak hits) are offered as buttons: still no answer, but one tap away when one fits."""
         rules = self._policy.handoff
         if t.state.consecutive_fallbacks >= rules.max_consecutive_fallbacks:
             return self.handoff(t, "repeated_failure")
@@ -172,7 +175,12 @@ class Replies:
             text = message("fallback", t.locale)
         else:
             text = message("fallback_offline", t.locale, hours=self._policy.business_hours.describe(t.locale))
-        replies = (QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),)
+        if related:
+            text = f"{text}\n{message('related', t.locale)}"
+        replies = (
+            *(QuickReply(c.question, f"{FAQ_PAYLOAD_PREFIX}{c.faq_id}") for c in related),
+            QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),
+        )
         state = replace(t.state, pending=None, consecutive_fallbacks=t.state.consecutive_fallbacks + 1)
         return self.decision(t, "fallback", text, quick_replies=replies), state
 

@@ -112,3 +112,27 @@ def test_a_follow_up_word_an_on_topic_entry_names_backs_a_weak_hit(
         chat = Chat(engine)
         chat.say("会员有哪些权益")
         assert chat.say("过期了呢").faq_id == expected
+
+
+def test_an_unbacked_fallback_offers_its_weak_hits_as_buttons_and_a_tap_answers(
+    weak: FakeKB, intents: FakeIntents, backed_engine: DialogueEngine
+) -> None:
+    intents.script(BROKEN, "playback_issue", 0.8)  # nothing backs the weak hits: no answer
+    chat = Chat(backed_engine)
+    decision = chat.say(BROKEN)
+    assert decision.action == "fallback"
+    payloads = [r.payload for r in decision.quick_replies]
+    assert payloads == ["faq:video-download", "faq:app-download", "handoff"]
+    tapped = chat.say(quick_reply="faq:app-download")
+    assert (tapped.action, tapped.faq_id) == ("answer", "app-download")
+
+
+def test_hits_below_the_calibrated_share_or_without_calibration_are_not_offered(
+    kb: FakeKB, intents: FakeIntents, weak: FakeKB, backed_engine: DialogueEngine, make_engine: EngineFactory
+) -> None:
+    kb.script(BROKEN, [("video-download", 0.25), ("app-download", 0.1)])  # the floor is 0.4 x 0.5 = 0.2
+    intents.script(BROKEN, "playback_issue", 0.8)
+    offered = [r.payload for r in Chat(backed_engine).say(BROKEN).quick_replies]
+    assert offered == ["faq:video-download", "handoff"]
+    uncalibrated = [r.payload for r in Chat(make_engine()).say(BROKEN).quick_replies]
+    assert uncalibrated == ["handoff"]

@@ -91,7 +91,13 @@ def test_an_injection_gets_the_ordinary_fallback_and_leaks_nothing(
     turn = _say(client, client.post("/v1/conversations").json(), injection)
 
     assert turn["action"] == "fallback"
-    assert turn["reply"] == ordinary_fallback[language]  # word for word, with the same quick replies
+    ordinary = ordinary_fallback[language]
+    # Word for word the ordinary fallback; at most it adds FAQ questions as buttons ("might be related") before the
+    # ordinary ones, which only name FAQ entries.
+    assert turn["reply"]["text"].startswith(ordinary["text"].split("\n")[0])
+    buttons = turn["reply"]["quick_replies"]
+    assert buttons[len(buttons) - len(ordinary["quick_replies"]) :] == ordinary["quick_replies"]
+    assert all(b["payload"].startswith("faq:") for b in buttons[: len(buttons) - len(ordinary["quick_replies"])])
     said = str({k: v for k, v in turn.items() if k != "user_message"})  # the user's own text is echoed back
     for secret in _forbidden(settings):
         assert secret not in said
