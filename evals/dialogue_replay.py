@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIALOGUES = ROOT / "evals" / "data" / "dialogues.jsonl"
 REPORTS = ROOT / "evals" / "reports"
@@ -151,9 +153,9 @@ def replay(base: str, dialogues: Sequence[dict[str, Any]], user_secret: str) -> 
                         faq=sources[0]["id"] if sources and data["action"] == "answer" else None,
                         reply=((data.get("reply") or {}).get("text") or "")[:80],
                         offered=tuple(
-                            q["payload"][len("faq:") :]
+                            q["payload"].removeprefix(FAQ_PAYLOAD_PREFIX)
                             for q in (data.get("reply") or {}).get("quick_replies") or []
-                            if str(q.get("payload", "")).startswith("faq:")
+                            if str(q.get("payload", "")).startswith(FAQ_PAYLOAD_PREFIX)
                         ),
                     )
                 )

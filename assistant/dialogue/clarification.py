@@ -112,7 +112,7 @@ def close_candidates(result: SearchResult, margin: float) -> tuple[Candidate, ..
         if top.score - hit.score >= margin or hit.id in seen:
             continue
         seen.add(hit.id)
-        out.append(Candidate(hit.id, hit.question, hit.score))
+        out.append(Candidate.of(hit))
         if len(out) == MAX_CANDIDATES:
             break
     return tuple(out)

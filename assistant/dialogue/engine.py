@@ -257,7 +257,7 @@ class DialogueEngine:
             options = tuple(o.payload for o in flow.options)
             pending = PendingClarification("slot", t.text, flow.intent, flow.slot, options)
             return self._replies.ask_flow(t, flow, pending)
-        candidates = tuple(Candidate(h.id, h.question, h.score) for h in naming[:MAX_CANDIDATES])
+        candidates = tuple(Candidate.of(h) for h in naming[:MAX_CANDIDATES])
         return self._replies.ask_candidates(t, PendingClarification("disambiguation", t.text, candidates=candidates))
 
     def _from_result(self, t: TurnContext, result: SearchResult, *, bare_checked: bool = False) -> Outcome:
@@ -286,7 +286,7 @@ class DialogueEngine:
         # sure enough to answer, close enough to offer; uncalibrated (share 1.0), nothing is offered.
         floor = self._corroborated_evidence * result.threshold
         weak = [h for h in result.hits if h.score >= floor and self._kb.get(h.id) is not None]
-        return tuple(Candidate(h.id, h.question, h.score) for h in weak[:MAX_RELATED])
+        return tuple(Candidate.of(h) for h in weak[:MAX_RELATED])
 
     def _backed(self, t: TurnContext, result: SearchResult) -> Hit | None:
         # Below the answerable bar, the best hit the message's intent or the conversation's topic independently

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.dialogue.config import Field, LocalizedText, load_yaml
+from assistant.dialogue.decision import FAQ_PAYLOAD_PREFIX, HANDOFF_PAYLOAD
 from assistant.errors import ConfigError
 from assistant.text import normalize
 
 # Payloads the engine gives a meaning of its own; a flow option must not shadow them.
-RESERVED_PAYLOADS = ("handoff",)
-RESERVED_PAYLOAD_PREFIX = "faq:"
+RESERVED_PAYLOADS = (HANDOFF_PAYLOAD,)
+RESERVED_PAYLOAD_PREFIX = FAQ_PAYLOAD_PREFIX
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
 
 

@@ -149,7 +149,7 @@ class Replies:
         # The numbered list keeps text-only channels (WeChat) usable; "2" or "第二个" picks an entry.
         listing = "\n".join(f"{i}. {c.question}" for i, c in enumerate(candidates, 1))
         text = f"{prefix}{message('disambiguation', t.locale)}\n{listing}"
-        replies = tuple(QuickReply(c.question, f"{FAQ_PAYLOAD_PREFIX}{c.faq_id}") for c in candidates)
+        replies = tuple(_faq_button(c) for c in candidates)
         return self.decision(t, "clarify", text, quick_replies=replies), replace(t.state, pending=pending)
 
     def smalltalk(self, t: TurnContext, intent: str) -> Outcome:
@@ -178,7 +178,7 @@ class Replies:
         if related:
             text = f"{text}\n{message('related', t.locale)}"
         replies = (
-            *(QuickReply(c.question, f"{FAQ_PAYLOAD_PREFIX}{c.faq_id}") for c in related),
+            *(_faq_button(c) for c in related),
             QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),
         )
         state = replace(t.state, pending=None, consecutive_fallbacks=t.state.consecutive_fallbacks + 1)
@@ -193,3 +193,8 @@ class Replies:
             text = f"{text}{separator}{message('handoff.offline', t.locale, hours=hours)}"
         state = replace(t.state, pending=None, consecutive_fallbacks=0, handed_off=True, handoff_reason=reason)
         return self.decision(t, "handoff", text, handoff_reason=reason), state
+
+
+def _faq_button(candidate: Candidate) -> QuickReply:
+    """A button that answers the candidate's FAQ entry when tapped."""
+    return QuickReply(candidate.question, f"{FAQ_PAYLOAD_PREFIX}{candidate.faq_id}")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from knowledge_base.models import Hit
 
 STATE_VERSION = 1
 MAX_HISTORY = 20  # turns kept (user and assistant); older ones live only in the message log
@@ -35,6 +38,11 @@ class Candidate:
     faq_id: str
     question: str
     score: float
+
+    @classmethod
+    def of(cls, hit: Hit) -> Candidate:
+        """The candidate offering a search hit."""
+        return cls(hit.id, hit.question, hit.score)
 
 
 @dataclass(frozen=True)

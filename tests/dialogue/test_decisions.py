@@ -165,15 +165,20 @@ def test_a_follow_up_the_topic_resolves_to_a_flows_entry_is_answered(kb: FakeKB,
     assert decision.trace.follow_up
 
 
+def _script_refund_slot_probes(intents: FakeIntents, kb: FakeKB) -> None:
+    """A refund request whose general entry matches, while each option completes it to the option's own entry."""
+    intents.script("退款怎么弄", "refund_request", 0.95)
+    kb.script("退款怎么弄", [("refund-arrival", 0.8)])
+    kb.script("退款怎么弄 课程", [("refund-course", 0.8)])
+    kb.script("退款怎么弄 会员", [("refund-membership", 0.75)])
+
+
 def test_the_flow_asks_when_its_options_would_change_the_answer(
     intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
 ) -> None:
     # A general entry outside the flow matches, but the message completed by either option lands on the
     # option's own entry: the answer depends on the slot.
-    intents.script("退款怎么弄", "refund_request", 0.95)
-    kb.script("退款怎么弄", [("refund-arrival", 0.8)])
-    kb.script("退款怎么弄 课程", [("refund-course", 0.8)])
-    kb.script("退款怎么弄 会员", [("refund-membership", 0.75)])
+    _script_refund_slot_probes(intents, kb)
     decision = Chat(make_engine()).say("退款怎么弄")
     assert decision.action == "clarify"
     assert "slot_probe:2/2" in decision.trace.notes
@@ -341,10 +346,7 @@ def test_a_calm_message_the_assistant_cannot_answer_is_a_fallback(make_engine: E
 
 
 def test_the_slot_probes_are_one_batched_search(intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
-    intents.script("退款怎么弄", "refund_request", 0.95)
-    kb.script("退款怎么弄", [("refund-arrival", 0.8)])
-    kb.script("退款怎么弄 课程", [("refund-course", 0.8)])
-    kb.script("退款怎么弄 会员", [("refund-membership", 0.75)])
+    _script_refund_slot_probes(intents, kb)
     decision = Chat(make_engine()).say("退款怎么弄")
     assert decision.action == "clarify"
     assert kb.batches == 1  # the message's own search, then both probes in one batch
