@@ -14,6 +14,7 @@ from assistant.dialogue.corroboration import EntryIntents, backed_hit, evidence_
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
     asks_about_service,
+    asks_for_person,
     is_angry_complaint,
     is_explicit_request,
     is_sustained_negative,
@@ -138,9 +139,13 @@ class DialogueEngine:
         choice = self._pending.choice(t)
         if is_explicit_request(t.text, None if choice else intent, rules):
             # "人工客服几点上班" asks about people without asking for one: the FAQ answers it when it can.
-            if not (asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable):
+            if asks_about_service(t.text, rules.explicit_phrases) and self._retrieve(t).result.answerable:
+                t.notes.append("question_about_agents")
+            elif not asks_for_person(t.text, rules.explicit_phrases) and self._answers_better(t, intent):
+                # Only the classifier read a request ("有没有人督促我学习"), and the FAQ answer is the likelier reading.
+                t.notes.append("request_reading_outweighed")
+            else:
                 return self._replies.handoff(t, "explicit_request")
-            t.notes.append("question_about_agents")
         if had_text and is_sustained_negative(t.state.sentiment, rules.negative_sentiment):
             return self._replies.handoff(t, "negative_sentiment")
         if is_angry_complaint(intent, t.sentiment, rules) and not self._still_unsolved(t):
@@ -179,6 +184,12 @@ class DialogueEngine:
         t.vector = vectors[0] if vectors is not None else None
         t.intent = self._intents.predict([t.text], vectors)[0]
         return t.intent
+
+    def _answers_better(self, t: TurnContext, intent: IntentPrediction) -> bool:
+        # Both are calibrated probabilities: the intent's that the user asks for a person, the top hit's that it
+        # answers the message. A phrase from the policy never gets here: it always means a person.
+        result = self._retrieve(t).result
+        return result.answerable and result.top is not None and result.top.score > intent.confidence
 
     def _still_unsolved(self, t: TurnContext) -> bool:
         # "已经过了一个小时了还没好" after the membership-activation answer reads as a complaint, but unless said in

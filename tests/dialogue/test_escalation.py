@@ -229,3 +229,27 @@ def test_requests_for_a_person_hand_off_even_when_the_faq_matches(
 )
 def test_asks_about_service(text: str, question: bool) -> None:
     assert asks_about_service(text, HandoffPolicy().explicit_phrases) == question
+
+
+def test_a_request_only_the_classifier_reads_yields_to_a_surer_faq_answer(
+    kb: FakeKB, intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    # "有没有人督促我学习" asks whether someone supervises study, not for a person now: the FAQ is the likelier reading.
+    kb.script("有没有人督促我每天学习", [("invoice", 0.7)])
+    intents.script("有没有人督促我每天学习", "human_agent", 0.6)
+    chat = Chat(make_engine())
+    decision = chat.say("有没有人督促我每天学习")
+    assert decision.action == "answer"
+    assert decision.faq_id == "invoice"
+    assert not chat.state.handed_off
+
+
+def test_a_confident_request_or_a_policy_phrase_still_hands_off_beside_an_faq_answer(
+    kb: FakeKB, intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    kb.script("能找个人跟我说说发票吗", [("invoice", 0.7)])
+    intents.script("能找个人跟我说说发票吗", "human_agent", 0.9)
+    assert Chat(make_engine()).say("能找个人跟我说说发票吗").handoff_reason == "explicit_request"
+    kb.script("发票的事转人工", [("invoice", 0.95)])
+    intents.script("发票的事转人工", "invoice", 0.5)
+    assert Chat(make_engine()).say("发票的事转人工").handoff_reason == "explicit_request"
