@@ -50,6 +50,8 @@ evals: install
 	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_test2_queries.csv --out evals/reports/kb_test2
 	$(BIN)/python -m evals.intent_benchmarks
 	$(BIN)/python -m evals.dialogue_replay --compare-context
+	$(BIN)/python -m evals.kb_eval --faq evals/data/foreign/exam/faq.csv --queries evals/data/foreign/exam/queries.csv --out evals/reports/foreign_exam
+	$(BIN)/python -m evals.dialogue_replay --dialogues evals/data/foreign/exam/dialogues.jsonl --faq evals/data/foreign/exam/faq.csv --intents evals/data/foreign/exam/intents.csv --out evals/reports/foreign_exam_dialogues
 	$(BIN)/python -m evals gaps
 
 bench: install
