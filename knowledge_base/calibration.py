@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -23,6 +24,8 @@ from knowledge_base.perturb import perturb
 MAX_ENTRIES = 300  # probes come from at most this many entries: calibration cost stays flat for big KBs
 ALT_PROBES = 3
 ENTRY_OUT_SHARE = 0.35
+CROSS_LINGUAL_SHARE = 0.3
+_CLAUSE_SEP = re.compile(r"[,;]+")
 FOREIGN_PER_ENTRY = 1  # wordings per entry about a thing the FAQ never names (knowledge_base.foreign)
 TRAIN_NEGATIVES = 16  # hardest negatives kept per probe: easy ones teach nothing and slow the fit
 _OOS_GROUP = 1 << 40
@@ -87,6 +90,13 @@ def plain_probes(ix: IndexSet, rng: random.Random, embed: Embed | None = None) -
             # hiding the question makes the probe match through the alternatives only: a harder positive
             hide = (question_doc,) if alt_docs and rng.random() < 0.5 else ()
             probes.append(Probe(perturb(entry.question, rng), slot, hide, slot))
+        if has_cjk(entry.question) and rng.random() < CROSS_LINGUAL_SHARE:
+            # users write English about entries written only in Chinese: the English gloss of a held-out
+            # wording stands in for such a question, so the fusion learns to trust the gloss channel then
+            doc = rng.choice(alt_docs) if alt_docs else question_doc
+            english = _CLAUSE_SEP.sub(" ", gloss_text(ix.doc_text(doc))).strip()
+            if english:
+                probes.append(Probe(english, slot, (doc,), slot))
         if rng.random() < ENTRY_OUT_SHARE:
             # the whole entry hidden: an in-domain question the FAQ does not answer
             source = rng.choice(entry.all_questions)

@@ -33,6 +33,20 @@ def test_user_wording_finds_the_right_entry(real_kb: KnowledgeBase, query: str, 
     assert _top(real_kb, query) == (expected, True)
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("can I download the lessons and watch them offline?", "download"),
+        ("is there a replay after the live class?", "replay"),
+        ("do I get a certificate when I finish", "certificate"),
+    ],
+)
+def test_english_questions_find_entries_written_only_in_chinese(
+    real_kb: KnowledgeBase, query: str, expected: str
+) -> None:
+    assert _top(real_kb, query) == (expected, True)
+
+
 @pytest.mark.parametrize("query", ["明天上海天气怎么样", "帮我写一首关于大海的诗", "what is the capital of france"])
 def test_out_of_scope_questions_are_rejected(real_kb: KnowledgeBase, query: str) -> None:
     result = real_kb.search(query)
