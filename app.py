@@ -43,8 +43,11 @@ def limit_native_threads() -> int:
     return limit
 
 
-def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> FastAPI:
-    """Build the FastAPI application; heavy resources load in the lifespan, once."""
+def create_app(settings: Settings | None = None, overrides: Overrides | None = None, *, processes: int = 1) -> FastAPI:
+    """Build the FastAPI application; heavy resources load in the lifespan, once.
+
+    `processes`: how many server processes share the store (the uvicorn workers); an app built in-process is one.
+    """
     settings = settings or get_settings()
     overrides = overrides or Overrides()
     limit_native_threads()  # before the lifespan loads FAISS
@@ -52,7 +55,7 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings, overrides)
+        runtime = build_runtime(settings, overrides, processes=processes)
         metrics.attach(runtime)  # before the services are built, so they write events through the counters
         runtime.on_close.append(start_retention(runtime))  # privacy: the scheduled retention purge
         app.state.runtime = runtime
@@ -98,7 +101,7 @@ def create_worker_app() -> FastAPI:
     """The app of one uvicorn worker process (`ASSISTANT_WORKERS` > 1): settings and logging from the environment."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return create_app(settings, processes=settings.workers)
 
 
 def _prepare_or_exit() -> None:
