@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
-        description="SQLite `synchronous` pragma (WAL). NORMAL survives a killed process; FULL also power loss.",
+        description="SQLite `synchronous` pragma (WAL). NORMAL survives a killed process; FULL also power loss, "
+        "flushing to disk twice per bot turn (the user's message; then state, reply and events together). "
+        "Rate-limit counts and locks are never flushed: a power loss may forget them, nothing else.",
     )
 
     # -- content ---------------------------------------------------------------------------------
