@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, ip_limit
 from api.metrics import Metrics, install_metrics
 from api.privacy import start_retention
-from api.runtime import Overrides, build_runtime, load_heavy
+from api.runtime import Overrides, Runtime, build_runtime, load_heavy
 from assistant.logs import configure_logging
 from assistant.settings import Settings, get_settings
 
@@ -43,8 +44,19 @@ def limit_native_threads() -> int:
     return limit
 
 
-def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> FastAPI:
-    """Build the FastAPI application; heavy resources load in the lifespan, once."""
+def create_app(
+    settings: Settings | None = None,
+    overrides: Overrides | None = None,
+    *,
+    processes: int = 1,
+    freeze_heap: bool = False,
+) -> FastAPI:
+    """Build the FastAPI application; heavy resources load in the lifespan, once.
+
+    `processes`: how many server processes share the store (the uvicorn workers); an app built in-process is one.
+    `freeze_heap`: once loaded, exempt what was loaded from the cycle collector (see `freeze_loaded_heap`); the
+    server process sets it, not a process that builds many apps in turn (tests), whose old apps it would keep.
+    """
     settings = settings or get_settings()
     overrides = overrides or Overrides()
     limit_native_threads()  # before the lifespan loads FAISS
@@ -52,12 +64,12 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings, overrides)
+        runtime = build_runtime(settings, overrides, processes=processes)
         metrics.attach(runtime)  # before the services are built, so they write events through the counters
         runtime.on_close.append(start_retention(runtime))  # privacy: the scheduled retention purge
         app.state.runtime = runtime
         # Load models and indexes off the event loop: /healthz answers at once, /readyz says when ready.
-        loader = asyncio.create_task(asyncio.to_thread(load_heavy, runtime))
+        loader = asyncio.create_task(asyncio.to_thread(_load, runtime, freeze_heap))
         runtime.components["loader"] = loader
         try:
             yield
@@ -94,11 +106,28 @@ def create_app(settings: Settings | None = None, overrides: Overrides | None = N
     return app
 
 
+def _load(runtime: Runtime, freeze_heap: bool) -> None:
+    load_heavy(runtime)
+    if freeze_heap:
+        freeze_loaded_heap()
+
+
+def freeze_loaded_heap() -> None:
+    """Move every object alive now (model, indexes, intent model: about 320,000) out of the cycle collector's sight.
+
+    A full collection walks them all, about 150 ms with every request of the process stalled, and comes about once
+    per thousand turns as caches grow; after this it walks only what came later (7 ms measured). Objects still
+    go away by reference counting; only cycles among them are never collected, and they were built to last.
+    """
+    gc.collect()  # what is garbage already is freed, not frozen
+    gc.freeze()
+
+
 def create_worker_app() -> FastAPI:
     """The app of one uvicorn worker process (`ASSISTANT_WORKERS` > 1): settings and logging from the environment."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return create_app(settings, processes=settings.workers, freeze_heap=True)
 
 
 def _prepare_or_exit() -> None:
@@ -128,7 +157,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        uvicorn.run(create_app(settings, freeze_heap=True), host=settings.host, port=settings.port, log_config=None)
         return
     if settings.build_on_start:
         _prepare_content()

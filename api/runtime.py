@@ -35,6 +35,7 @@ class Runtime:
     store: Store
     bus: EventBus
     embedder: Embedder | None = None
+    processes: int = 1  # server processes sharing the store
     components: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     startup_error: str | None = None
@@ -71,16 +72,19 @@ def _ping(store: Store) -> bool:
         return False
 
 
-def build_runtime(settings: Settings, overrides: Overrides) -> Runtime:
-    """Open the store and the event bus (fast); heavy components come later in `load_heavy`."""
+def build_runtime(settings: Settings, overrides: Overrides, *, processes: int = 1) -> Runtime:
+    """Open the store and the event bus (fast); heavy components come later in `load_heavy`.
+
+    `processes`: how many server processes share the store, so live events and KB versions must cross them.
+    """
     from storage.factory import open_bus, open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = overrides.store or open_store(settings.resolved_store_url, sqlite_synchronous=settings.sqlite_synchronous)
-    bus = overrides.bus or open_bus(settings.resolved_store_url, workers=settings.workers)
+    bus = overrides.bus or open_bus(settings.resolved_store_url, workers=processes)
     from assistant.ratelimit import RateLimiter
 
-    runtime = Runtime(settings=settings, store=store, bus=bus, embedder=overrides.embedder)
+    runtime = Runtime(settings=settings, store=store, bus=bus, embedder=overrides.embedder, processes=processes)
     closer = getattr(bus, "close", None)
     if overrides.bus is None and closer is not None:
         runtime.on_close.append(closer)  # registered first, so it closes after everything that publishes
@@ -136,7 +140,7 @@ def load_heavy(runtime: Runtime) -> None:
         _rehearse(content)
         runtime.components["suggest"] = content.suggest
         runtime.components["kb_publish"] = content.publish
-        if settings.workers > 1:
+        if runtime.processes > 1:
             runtime.on_close.append(follow_published_kb(content))
         runtime.mark("index", True)
         runtime.mark("intents", True)

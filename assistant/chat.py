@@ -161,8 +161,14 @@ class ChatService:
             now=datetime.fromtimestamp(now, UTC),
         )
         decision, after = self._engine().decide(before, turn)
-        self.repo.save_state(conv, after.to_dict())
-        bot_msg = self.repo.append(conv.id, "bot", decision.text, _bot_data(decision), only_if_mode="bot")
+        escalating = decision.action == "handoff" and self.escalator is not None
+        # State, reply and the turn's events in one commit (one flush to disk, not three), before anyone sees the
+        # reply. A handoff records its events after the ticket, as before.
+        with self.store.write_group():
+            self.repo.save_state(conv, after.to_dict())
+            bot_msg = self.repo.append(conv.id, "bot", decision.text, _bot_data(decision), only_if_mode="bot")
+            if bot_msg is not None and not escalating:
+                self._record_turn(conv, user_msg, decision, before, after, now)
         if bot_msg is None:
             # An advisor claimed the conversation while the bot was thinking: the reply is dropped.
             publish_typing(self.bus, conv.id, "bot", False)
@@ -170,9 +176,9 @@ class ChatService:
         publish_message(self.bus, bot_msg)
         self._emit_message(bot_msg)  # channels hook
         handoff = None
-        if decision.action == "handoff" and self.escalator is not None:
+        if escalating:
             handoff = self._escalate(conv, decision, now)
-        self._record_turn(conv, user_msg, decision, before, after, now)
+            self._record_turn(conv, user_msg, decision, before, after, now)
         # Only an escalation changes the conversation during a turn (it holds the turn lock meanwhile).
         return TurnOutcome(self.repo.require(conv.id) if handoff else conv, user_msg, bot_msg, decision, handoff)
 

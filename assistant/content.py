@@ -21,6 +21,7 @@ from assistant.dialogue import DialogueEngine, Flows, Policy, load_flows, load_p
 from assistant.embedding import Embedder
 from assistant.intents.types import IntentClassifier
 from assistant.settings import DEMO_DIR, Settings
+from knowledge_base.features import QueryVectors
 from knowledge_base.models import FaqEntry, SearchResult
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ class LiveKnowledgeBase:
             queries, top_k=top_k, contexts=contexts, vectors=vectors
         )
         return results
+
+    def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
+        """The current snapshot's query vectors for `texts` (see `FaqRetriever.query_vectors`)."""
+        found: list[QueryVectors] = self._manager.current.query_vectors(texts)
+        return found
 
     def get(self, faq_id: str) -> FaqEntry | None:
         """An entry of the current snapshot."""

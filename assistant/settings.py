@@ -30,11 +30,14 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python log level.")
     log_json: bool = Field(True, description="Emit structured JSON log lines (else plain text).")
     workers: int = Field(
-        1,
+        2,
         ge=1,
         le=64,
-        description="Server processes (uvicorn workers) sharing the store. Live events cross them through Redis "
-        "pub/sub, or with SQLite through a relay file next to the database (`<db>.bus`, polled every 20 ms).",
+        description="Server processes (uvicorn workers) `python app.py` starts, sharing the store. Two use both "
+        "cores of the 2-core reference machine (a turn is mostly Python, and one process runs Python on one core "
+        "at a time); each loads its own model and indexes (about 0.43 GB with the demo KB). Live events cross "
+        "them through Redis pub/sub, or with SQLite through a relay file next to the database (`<db>.bus`, "
+        "polled every 20 ms).",
     )
     public_base_url: str = Field(
         "", description="Externally visible base URL, used in links the widget and webhooks send."
@@ -51,7 +54,9 @@ class Settings(BaseSettings):
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
-        description="SQLite `synchronous` pragma (WAL). NORMAL survives a killed process; FULL also power loss.",
+        description="SQLite `synchronous` pragma (WAL). NORMAL survives a killed process; FULL also power loss, "
+        "flushing to disk twice per bot turn (the user's message; then state, reply and events together). "
+        "Rate-limit counts and locks are never flushed: a power loss may forget them, nothing else.",
     )
 
     # -- content ---------------------------------------------------------------------------------

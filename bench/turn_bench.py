@@ -330,7 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=200, help="turns of the single conversation")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--turns-each", type=int, default=10, help="turns per concurrent conversation")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (ASSISTANT_WORKERS)")
+    from assistant.settings import Settings
+
+    default_workers = Settings.model_fields["workers"].default
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers,
+        help="server processes (ASSISTANT_WORKERS; default: its default)",
+    )
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
     parser.add_argument(
         "--backend", choices=("onnx", "onnx-int8"), default="onnx", help="embedding backend (a data dir of its own)"

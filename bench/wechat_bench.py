@@ -96,6 +96,7 @@ def _scripted_engine(pairs: list[tuple[str, str]]) -> Any:
 
     from assistant.dialogue import DialogueEngine, parse_flows, parse_policy
     from assistant.intents.types import OOS, IntentPrediction
+    from knowledge_base.features import QueryVectors
     from knowledge_base.models import FaqEntry, Hit, SearchResult
 
     entries = {f"faq-{i}": FaqEntry(f"faq-{i}", q, a, "bench") for i, (q, a) in enumerate(pairs)}
@@ -121,6 +122,9 @@ def _scripted_engine(pairs: list[tuple[str, str]]) -> Any:
 
         def get(self, faq_id: str) -> FaqEntry | None:
             return entries.get(faq_id)
+
+        def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
+            return [QueryVectors() for _ in texts]
 
     class Intents:
         labels: tuple[str, ...] = ()

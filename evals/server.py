@@ -70,6 +70,7 @@ def wait_ready(base: str, timeout: float, workers: int = 1) -> None:
 def server_env(data_dir: Any, store_path: Any, port: int, **settings: str) -> dict[str, str]:
     """Environment for `python app.py` on a prepared data dir, a fresh SQLite store and a given port."""
     env = {
+        "ASSISTANT_WORKERS": "1",  # one process unless a caller asks for more (`run_server_process` waits for each)
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data_dir),
         "ASSISTANT_STORE_URL": f"sqlite:///{store_path}",

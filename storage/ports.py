@@ -5,17 +5,25 @@ tickets, agents, FAQ candidates, webhooks, audit entries…), an append-only *me
 conversation, an append-only *event log* for analytics, and short-lived *keys* (dedup, idempotency,
 rate limits). Typed repositories in the core convert documents to dataclasses; adapters stay dumb.
 
-Every write returns only after it is durable (committed to SQLite / acknowledged by Redis with AOF).
+Every write returns only after it is durable (committed to SQLite / acknowledged by Redis with AOF), except the
+coordination keys `KeyStore` names.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 JSON = dict[str, Any]
+LOCK_PREFIX = "lock:"
+
+
+def is_lock_key(key: str) -> bool:
+    """True for a coordination key (a lock held for seconds), which a store need not flush to disk."""
+    return key.startswith(LOCK_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,12 @@ class EventLog(Protocol):
 
 
 class KeyStore(Protocol):
-    """Short-lived keys: dedup of retried deliveries, idempotency results, rate-limit windows."""
+    """Short-lived keys: dedup of retried deliveries, idempotency results, rate-limit windows.
+
+    Rate-limit counts (`hit`) and locks (keys named `lock:…`) only coordinate requests for seconds: a store may
+    write them without waiting for the disk. They survive a crash of the process, not necessarily a power loss,
+    which at worst forgets a few counts or frees a lock early (a lock also frees itself when its TTL runs out).
+    """
 
     def set_once(self, key: str, value: str, ttl_seconds: float) -> bool:
         """Set the key only if absent; True if this call set it."""
@@ -164,6 +177,11 @@ class Store(DocumentStore, MessageLog, EventLog, KeyStore, Protocol):
 
     def ping(self) -> bool:
         """True when the backend answers."""
+        ...
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """Writes of this thread inside the block share one commit where the backend has transactions (SQLite:
+        one flush to disk instead of one per write; all or nothing); elsewhere each write stands alone."""
         ...
 
     def dump_text(self) -> str:

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
-from storage.ports import JSON, StoredEvent, StoredMessage
+from storage.ports import JSON, StoredEvent, StoredMessage, is_lock_key
 from storage.sqlite_bus import bus_path, scrub_bus
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _EVENT_PAGE = 500
 # Expired keys are purged every so many key writes rather than on each one, to keep writes cheap.
 _PURGE_EVERY = 256
+_FLUSHING_MODES = ("FULL", "EXTRA")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -99,6 +100,7 @@ class SqliteStore:
         if mode not in SYNCHRONOUS_MODES:
             raise ConfigError(f"sqlite synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
         self.path = str(path)
+        self._mode = mode
         self._lock = threading.RLock()
         self._key_writes = 0
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so check-and-write is one transaction
@@ -114,6 +116,9 @@ class SqliteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._db.in_transaction:  # inside `write_group` (only the lock's holder opens transactions)
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -121,6 +126,15 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def write_group(self) -> Iterator[None]:
+        """Commit every write of the block at once: one transaction, so one flush to disk instead of one per write.
+
+        Other threads wait for the store meanwhile (they would wait for each flush anyway): keep the block short.
+        """
+        with self._write():
+            yield
 
     def _write_one(self, sql: str, params: Sequence[Any]) -> int:
         """One statement, committed on its own (SQLite makes a lone statement atomic); returns the rows changed.
@@ -130,6 +144,22 @@ class SqliteStore:
         """
         with self._lock:
             return int(self._db.execute(sql, params).rowcount)
+
+    def _write_unflushed(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One statement committed without waiting for the disk (see `KeyStore`); returns the rows it returned.
+
+        In WAL mode such a commit survives a crash of the process, and the next flushed commit flushes it too;
+        only a power loss right after it may lose it. Each flush costs milliseconds (2.4 ms measured on the bench
+        machine) with the store lock held, and a turn takes a lock and counts two rate-limit hits.
+        """
+        with self._lock:
+            if self._db.in_transaction or self._mode not in _FLUSHING_MODES:
+                return list(self._db.execute(sql, params).fetchall())
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                return list(self._db.execute(sql, params).fetchall())
+            finally:
+                self._db.execute(f"PRAGMA synchronous={self._mode}")
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -325,12 +355,15 @@ class SqliteStore:
         now = time.time()
         self._purge_expired(now)
         # An expired key is taken over; a live one (or one without expiry) makes the upsert change nothing.
-        changed = self._write_one(
+        sql = (
             "INSERT INTO keys (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-            "value = excluded.value, expires_at = excluded.expires_at WHERE keys.expires_at <= ?",
-            (key, value, now + ttl_seconds, now),
+            "value = excluded.value, expires_at = excluded.expires_at WHERE keys.expires_at <= ? RETURNING 1"
         )
-        return changed > 0
+        params = (key, value, now + ttl_seconds, now)
+        if is_lock_key(key):
+            return bool(self._write_unflushed(sql, params))
+        with self._lock:
+            return bool(self._db.execute(sql, params).fetchall())  # fetching every row finishes (commits) it
 
     def get_key(self, key: str) -> str | None:
         """The value, or None if absent or expired."""
@@ -351,7 +384,10 @@ class SqliteStore:
 
     def delete_key(self, key: str) -> None:
         """Remove a key."""
-        self._write_one("DELETE FROM keys WHERE key = ?", (key,))
+        if is_lock_key(key):
+            self._write_unflushed("DELETE FROM keys WHERE key = ?", (key,))
+        else:
+            self._write_one("DELETE FROM keys WHERE key = ?", (key,))
 
     def hit(self, key: str, window_seconds: float) -> int:
         """Count one hit in a fixed window starting at the first hit; returns the count so far."""
@@ -359,22 +395,21 @@ class SqliteStore:
         self._purge_expired(now)
         # One statement: a live window counts on (SET reads the row as it was), an expired one starts afresh.
         live = "keys.expires_at IS NULL OR keys.expires_at > ?"
-        with self._lock:
-            rows = self._db.execute(
-                "INSERT INTO keys (key, value, expires_at) VALUES (?, '1', ?) ON CONFLICT (key) DO UPDATE SET "
-                f"value = CASE WHEN {live} THEN CAST(CAST(keys.value AS INTEGER) + 1 AS TEXT) ELSE '1' END, "
-                f"expires_at = CASE WHEN {live} THEN keys.expires_at ELSE excluded.expires_at END "
-                "RETURNING value",
-                (key, now + window_seconds, now, now),
-            ).fetchall()  # fetching every row finishes the statement, which commits it
+        rows = self._write_unflushed(
+            "INSERT INTO keys (key, value, expires_at) VALUES (?, '1', ?) ON CONFLICT (key) DO UPDATE SET "
+            f"value = CASE WHEN {live} THEN CAST(CAST(keys.value AS INTEGER) + 1 AS TEXT) ELSE '1' END, "
+            f"expires_at = CASE WHEN {live} THEN keys.expires_at ELSE excluded.expires_at END "
+            "RETURNING value",
+            (key, now + window_seconds, now, now),
+        )
         return int(rows[0][0])
 
     def _purge_expired(self, now: float) -> None:
         with self._lock:
             self._key_writes += 1
             due = self._key_writes % _PURGE_EVERY == 0
-        if due:
-            self._write_one("DELETE FROM keys WHERE expires_at <= ?", (now,))
+        if due:  # what it removes had expired already: no need to wait for the disk
+            self._write_unflushed("DELETE FROM keys WHERE expires_at <= ?", (now,))
 
     # -- whole store ---------------------------------------------------------------------------------
 

@@ -179,9 +179,15 @@ class DialogueEngine:
         return self._from_result(t, result)
 
     def _predict(self, t: TurnContext) -> IntentPrediction:
-        # One embedding per turn, shared by the intent classifier and the knowledge base.
-        vectors = self._embedder.embed([t.text]) if self._embedder is not None else None
-        t.vector = vectors[0] if vectors is not None else None
+        # One model call per turn, shared by the intent classifier and the knowledge base: the message goes with
+        # what a search of it embeds besides (its English gloss), so the search finds that in the embedding cache
+        # rather than making a second call (and concurrent turns batch twice the texts per call).
+        t.vector = None
+        if self._embedder is not None:
+            t.vector = self._kb.query_vectors([t.text])[0].text
+            if t.vector is None:
+                t.vector = self._embedder.embed([t.text])[0]
+        vectors = None if t.vector is None else t.vector[None, :]
         t.intent = self._intents.predict([t.text], vectors)[0]
         return t.intent
 

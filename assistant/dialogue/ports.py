@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from knowledge_base.features import QueryVectors
 from knowledge_base.models import FaqEntry, SearchResult
 
 
@@ -28,6 +29,12 @@ class FaqRetriever(Protocol):
     ) -> list[SearchResult]: ...
 
     def get(self, faq_id: str) -> FaqEntry | None: ...
+
+    def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
+        """The vectors a search of `texts` uses, embedded in one model call with everything else such a search
+        embeds (a text's gloss, glosses of words the index lacks), so a search given these vectors finds the rest
+        in the embedding cache; `QueryVectors()` (no `text`) when the knowledge base embeds nothing."""
+        ...
 
 
 @dataclass(frozen=True)

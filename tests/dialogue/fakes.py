@@ -11,6 +11,7 @@ import numpy as np
 from assistant.dialogue import DialogueEngine, DialogueState, UserTurn
 from assistant.dialogue.decision import Decision
 from assistant.intents.types import OOS, IntentPrediction
+from knowledge_base.features import QueryVectors
 from knowledge_base.models import FaqEntry, Hit, SearchResult
 
 # Monday 2025-01-06 10:00 in Shanghai: inside the default business hours.
@@ -97,6 +98,9 @@ class FakeKB:
 
     def get(self, faq_id: str) -> FaqEntry | None:
         return self.entries.get(faq_id)
+
+    def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
+        return [QueryVectors() for _ in texts]  # embeds nothing: the engine embeds the message itself
 
 
 @dataclass

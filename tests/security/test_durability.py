@@ -84,6 +84,7 @@ def _settings(prepared_data_dir: Path, store_url: str) -> dict[str, str]:
         "ASSISTANT_BUILD_ON_START": "false",  # the prepared snapshot and model are shared: read them only
         "ASSISTANT_RETENTION_INTERVAL_MINUTES": "0",
         "ASSISTANT_LOG_LEVEL": "WARNING",
+        "ASSISTANT_WORKERS": "1",  # one process: `kill -9` hits the process that acknowledged the messages
     }
 
 

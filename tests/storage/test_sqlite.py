@@ -42,3 +42,42 @@ def test_closed_store_does_not_answer_ping() -> None:
 
     store.close()
     assert store.ping() is False
+
+
+def test_a_write_group_is_one_commit_seen_whole_by_other_processes_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store, other = SqliteStore(path, synchronous="FULL"), SqliteStore(path, synchronous="FULL")
+    store.put("conversation", "c1", {"mode": "bot"})
+    with store.write_group():
+        store.put("dialogue_state", "c1", {"turn_count": 1})
+        reply = store.append_message("c1", "bot", "您好", require={"mode": "bot"})
+        assert other.get("dialogue_state", "c1") is None  # another connection sees nothing before the commit
+        assert other.list_messages("c1") == []
+    assert other.get("dialogue_state", "c1") == {"turn_count": 1}
+    assert other.list_messages("c1") == [reply]
+
+    try:
+        with store.write_group():
+            store.put("dialogue_state", "c1", {"turn_count": 2})
+            store.append_message("c1", "bot", "lost")
+            raise RuntimeError("the turn failed half-way")
+    except RuntimeError:
+        pass
+    assert other.get("dialogue_state", "c1") == {"turn_count": 1}  # all or nothing
+    assert [m.text for m in other.list_messages("c1")] == ["您好"]
+    store.close()
+    other.close()
+
+
+def test_locks_and_rate_limits_leave_a_full_store_flushing_every_other_write(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db", synchronous="FULL")
+
+    assert store.set_once("lock:turn:c1", "1", 30)
+    assert not store.set_once("lock:turn:c1", "1", 30)  # held
+    assert store.hit("rl:user:u1", 60) == 1
+    assert store.hit("rl:user:u1", 60) == 2
+    store.delete_key("lock:turn:c1")
+    assert store.set_once("lock:turn:c1", "1", 30)
+
+    assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL again for documents and messages
+    store.close()

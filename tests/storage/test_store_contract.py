@@ -397,7 +397,33 @@ def test_concurrent_hits_are_all_counted(backend: Backend) -> None:
     assert counts == list(range(1, 101))
 
 
+def test_a_lock_key_has_one_holder_among_workers_until_released_or_expired(backend: Backend) -> None:
+    workers = [backend.open(), backend.open()]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = list(pool.map(lambda i: workers[i % 2].set_once("lock:turn:c1", "1", 0.3), range(20)))
+
+    assert won.count(True) == 1
+    workers[1].delete_key("lock:turn:c1")
+    assert workers[0].set_once("lock:turn:c1", "1", 0.3) is True
+    time.sleep(0.4)
+    assert workers[1].set_once("lock:turn:c1", "1", 0.3) is True
+
+
 # -- the store as a whole ------------------------------------------------------------------------------
+
+
+def test_writes_of_a_write_group_are_all_stored_when_it_ends(backend: Backend) -> None:
+    store, other = backend.open(), backend.open()
+    store.put("conversation", "c1", {"mode": "bot"})
+    with store.write_group():
+        store.put("dialogue_state", "c1", {"turn_count": 1})
+        reply = store.append_message("c1", "bot", "您好", require={"mode": "bot"})
+        store.append_events([StoredEvent("turn", 1.0, "c1", "u1", {"action": "answer"})])
+
+    assert reply is not None
+    assert other.get("dialogue_state", "c1") == {"turn_count": 1}
+    assert other.list_messages("c1") == [reply]
+    assert [e.type for e in other.events_of(conversation_id="c1")] == ["turn"]
 
 
 def test_data_survives_closing_and_reopening(backend: Backend) -> None:
