@@ -257,30 +257,44 @@ def _fit_gate(
     return Gate(columns, mean, scale, coef, intercept), scores
 
 
-def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1) -> FusionModel:
+def train_fusion(
+    data: TrainingSet,
+    features: tuple[str, ...],
+    folds: int = FOLDS,
+    views: int = 1,
+    extra: TrainingSet | None = None,
+) -> FusionModel:
     """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
 
     `views` is how many views of the same features a row concatenates (the follow-up model has three: the
     query, context + query, the context alone): the regularisation grows with it, so the three copies of
     each feature share one feature's budget instead of tripling the model's freedom on fewer probes. A
-    single-view model with the coverage features also gets the answerability gate (`Gate`).
+    single-view model with the coverage features also gets the answerability gate (`Gate`). `extra` rows
+    (harder, paraphrase-like probes) train the row model only: the gate and threshold come from `data`'s probes,
+    and each fold leaves out the extra rows of its own groups too.
     """
     regularisation = REGULARISATION / views
     n_probes = len(data.groups)
-    fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
+    every_group = np.unique(np.r_[data.groups, extra.groups] if extra is not None else data.groups)
+    fold_of_group = {g: i % folds for i, g in enumerate(every_group)}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
     row_fold = probe_fold[data.probe]
+    matrix, labels = data.matrix, data.labels
+    fit_fold = row_fold
+    if extra is not None and len(extra.labels):
+        matrix, labels = np.vstack([data.matrix, extra.matrix]), np.r_[data.labels, extra.labels]
+        fit_fold = np.r_[row_fold, np.asarray([fold_of_group[g] for g in extra.groups])[extra.probe]]
     oof = np.zeros(len(data.labels))
     for fold in range(folds):
-        train, test = row_fold != fold, row_fold == fold
-        if not test.any() or len(np.unique(data.labels[train])) < 2:
+        train, test = fit_fold != fold, row_fold == fold
+        if not test.any() or len(np.unique(labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
+        mean, scale, coef, intercept = _fit(matrix[train], labels[train], regularisation, features)
         oof[test] = _sigmoid(((data.matrix[test] - mean) / scale) @ coef + intercept)
     top_p, top_ok = top_per_probe(oof, data, n_probes)
     gate = None
     if views == 1 and set(GATE_FEATURES) <= set(features) and len(data.labels):
         gate, top_p = _fit_gate(oof, data, features, probe_fold, folds)
     threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
+    mean, scale, coef, intercept = _fit(matrix, labels, regularisation, features)
     return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, gate)

@@ -106,3 +106,16 @@ def test_a_model_without_coverage_features_or_saved_before_the_gate_scores_rows_
     old = FusionModel.from_json(saved)
     x = np.array([[3.0, 0.8, 0.5, 0.5]])
     np.testing.assert_allclose(old.predict(x), gated.row_probability(x))
+
+
+def test_extra_rows_train_the_ranking_but_the_threshold_comes_from_the_probes_alone() -> None:
+    data = _synthetic(seed=0)
+    extra = _synthetic(n_probes=150, seed=3)
+    noisy = TrainingSet(extra.matrix * np.array([0.3, 1.0]), extra.labels, extra.probe, extra.groups, extra.in_scope)
+    alone = train_fusion(data, ("signal", "noise"))
+    both = train_fusion(data, ("signal", "noise"), extra=noisy)
+    # weaker evidence in the extra rows changes the fitted weights ...
+    assert not np.allclose(both.coef, alone.coef)
+    # ... while the threshold is still chosen on the probes of `data` only
+    assert both.metrics["probes_in_scope"] == alone.metrics["probes_in_scope"] == float(data.in_scope.sum())
+    assert both.metrics["answered_correct"] > 0.7
