@@ -62,3 +62,60 @@ def test_a_model_saved_before_a_feature_was_added_reads_only_its_own_columns() -
     np.testing.assert_allclose(model.predict(wider[:, columns]), model.predict(wider[:, 1:]))
     with pytest.raises(ConfigError, match="rebuild"):
         model.columns_in(("signal",))
+
+
+_GATED = ("signal", "w_cover", "g_cos", "d_cos")
+
+
+def _decoys(n_probes: int = 240, seed: int = 1) -> TrainingSet:
+    """Every probe has one row that looks right by `signal`; only in-scope probes' best rows cover the query."""
+    rng = np.random.default_rng(seed)
+    rows, labels, owners, in_scope = [], [], [], []
+    for probe in range(n_probes):
+        inside = probe % 3 != 0
+        in_scope.append(inside)
+        for candidate in range(4):
+            best = candidate == 0
+            cover = rng.normal(0.8 if inside else 0.35, 0.1) if best else rng.normal(0.3, 0.1)
+            rows.append([rng.normal(3.0 if best else 0.0), cover, rng.normal(0.5, 0.1), rng.normal(0.5, 0.1)])
+            labels.append(inside and best)
+            owners.append(probe)
+    return TrainingSet(
+        np.asarray(rows), np.asarray(labels), np.asarray(owners), np.arange(n_probes), np.asarray(in_scope)
+    )
+
+
+def test_the_answerability_gate_rejects_a_best_row_that_leaves_the_query_uncovered() -> None:
+    model = train_fusion(_decoys(), _GATED)
+    assert model.gate is not None
+    assert model.metrics["answered_correct"] > 0.9
+    assert model.metrics["oos_rejected"] > 0.9
+    covered, uncovered = np.array([[3.0, 0.8, 0.5, 0.5]]), np.array([[3.0, 0.35, 0.5, 0.5]])
+    assert model.predict(covered)[0] >= model.threshold > model.predict(uncovered)[0]
+    again = FusionModel.from_json(model.to_json())
+    x = np.vstack([covered, uncovered])
+    np.testing.assert_allclose(again.predict(x), model.predict(x))
+
+
+def test_a_model_without_coverage_features_or_saved_before_the_gate_scores_rows_alone() -> None:
+    assert train_fusion(_synthetic(), ("signal", "noise")).gate is None
+    assert train_fusion(_decoys(), _GATED, views=3).gate is None  # the follow-up model: three views, no gate
+    gated = train_fusion(_decoys(), _GATED)
+    saved = gated.to_json()
+    saved.pop("gate")
+    old = FusionModel.from_json(saved)
+    x = np.array([[3.0, 0.8, 0.5, 0.5]])
+    np.testing.assert_allclose(old.predict(x), gated.row_probability(x))
+
+
+def test_extra_rows_train_the_ranking_but_the_threshold_comes_from_the_probes_alone() -> None:
+    data = _synthetic(seed=0)
+    extra = _synthetic(n_probes=150, seed=3)
+    noisy = TrainingSet(extra.matrix * np.array([0.3, 1.0]), extra.labels, extra.probe, extra.groups, extra.in_scope)
+    alone = train_fusion(data, ("signal", "noise"))
+    both = train_fusion(data, ("signal", "noise"), extra=noisy)
+    # weaker evidence in the extra rows changes the fitted weights ...
+    assert not np.allclose(both.coef, alone.coef)
+    # ... while the threshold is still chosen on the probes of `data` only
+    assert both.metrics["probes_in_scope"] == alone.metrics["probes_in_scope"] == float(data.in_scope.sum())
+    assert both.metrics["answered_correct"] > 0.7
