@@ -19,6 +19,9 @@ B = 0.75
 # and common tokens' full postings would be most of the work at 100k entries. Features stay exact.
 IMPACT_POSTINGS = 512
 POSTING_SPAN = 1 << 20  # postings weighed and ranked per step when an index is built
+# `match` searches columns up to this long in one joined binary search (copying them costs less than a
+# numpy call per token); longer ones, each on its own. Results are the same either way.
+SHORT_POSTINGS = 2048
 
 
 def _token_spans(indptr: np.ndarray, span: int) -> list[tuple[int, int]]:
@@ -200,16 +203,35 @@ class Bm25SparseIndex:
 
     def match(self, terms: QueryTerms, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the given documents: which query tokens each holds (tokens x docs) and its exact BM25 score."""
-        present = np.zeros((len(terms.ids), len(docs)), dtype=bool)
-        bm25 = np.zeros(len(docs))
-        for row, token in enumerate(terms.ids):
-            start = self._indptr[token]
-            column = self._post_doc[start : self._indptr[token + 1]]
-            if len(column):
-                pos = np.minimum(np.searchsorted(column, docs), len(column) - 1)
-                hit = column[pos] == docs
-                present[row] = hit
-                bm25 += np.where(hit, self._weights[start + pos], 0.0)
+        docs = np.asarray(docs)
+        n_tokens = len(terms.ids)
+        if not n_tokens or not len(docs) or not len(self._post_doc):
+            return np.zeros((n_tokens, len(docs)), dtype=bool), np.zeros(len(docs))
+        starts, ends = self._indptr[terms.ids], self._indptr[terms.ids + 1]
+        # Only the binary search runs per token (its column is a slice); clipping, lookups and the BM25 sum
+        # run once over the tokens x docs matrix: per-token numpy calls cost more than their work here.
+        pos = np.empty((n_tokens, len(docs)), dtype=np.int64)
+        lengths = ends - starts
+        short = np.flatnonzero(lengths <= SHORT_POSTINGS)
+        if len(short):
+            # short columns are searched together: shifted apart by the id space they are one sorted array
+            spans = list(zip(starts[short].tolist(), ends[short].tolist(), strict=True))
+            joined = np.concatenate([self._post_doc[s:e] for s, e in spans]).astype(np.int64)
+            stride = max(len(self._doc_len), int(docs.max()) + 1) + 1
+            shift = np.arange(len(short), dtype=np.int64) * stride
+            joined += np.repeat(shift, lengths[short])
+            offset = np.cumsum(lengths[short]) - lengths[short]
+            found = np.searchsorted(joined, shift[:, None] + docs[None, :])
+            pos[short] = found + (starts[short] - offset)[:, None]
+        for row in np.flatnonzero(lengths > SHORT_POSTINGS).tolist():
+            start = int(starts[row])
+            pos[row] = self._post_doc[start : int(ends[row])].searchsorted(docs)
+            pos[row] += start
+        last = np.maximum(ends - 1, starts)[:, None]
+        np.minimum(pos, np.minimum(last, len(self._post_doc) - 1), out=pos)
+        present = (self._post_doc[pos] == docs) & (ends > starts)[:, None]
+        # float64 rows added in token order: the same sums as adding one token at a time
+        bm25 = np.add.reduce(np.where(present, self._weights[pos], 0.0).astype(np.float64), axis=0)
         return present, bm25
 
     def matched_idf(self, terms: QueryTerms, docs: np.ndarray) -> np.ndarray:
