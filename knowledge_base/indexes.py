@@ -137,14 +137,26 @@ class IndexSet:
             # their rows from that table (no per-document copy of it: two at 100k entries were 2 GB)
             gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
             new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors else []
-            everything = texts + gloss_texts + [word_gloss(w) for w in new_words]
-            table, rows = embed_unique(embed, everything, progress, "embedding FAQ")
+            word_texts = [word_gloss(w) for w in new_words]
+            # HNSW indexes store float16 vectors: a float16 table halves the build's largest array (350k texts
+            # and their glosses at 100k entries) and rounds the vectors as the index does. The word vectors
+            # stay float32 (their similarities are compared with a threshold), embedded apart.
+            half = dense.kind == "hnsw" and (glossed is None or glossed.kind == "hnsw")
+            everything = texts + gloss_texts + ([] if half else word_texts)
+            table, rows = embed_unique(
+                embed, everything, progress, "embedding FAQ", dtype=np.float16 if half else np.float32
+            )
             del everything
             dense = dense.with_vectors(doc_ids, table, rows[: len(texts)])
             if glossed is not None:
                 glossed = glossed.with_vectors(doc_ids, table, rows[len(texts) : 2 * len(texts)])
             if word_vectors is not None:
-                word_vectors = word_vectors.with_vectors(new_words, table[rows[len(texts) + len(gloss_texts) :]])
+                words_table = (
+                    embed_texts(embed, word_texts, progress, "embedding FAQ words")
+                    if half
+                    else table[rows[len(texts) + len(gloss_texts) :]]
+                )
+                word_vectors = word_vectors.with_vectors(new_words, words_table)
             del table
         sparse = {
             name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
@@ -245,9 +257,14 @@ def embed_texts(
 
 
 def embed_unique(
-    embed: Embed, texts: Sequence[str], progress: Progress | None = None, stage: str = "embedding"
+    embed: Embed,
+    texts: Sequence[str],
+    progress: Progress | None = None,
+    stage: str = "embedding",
+    dtype: type[np.floating[Any]] = np.float32,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The vectors of the distinct texts, and per text its row in them (like `embed_texts`, without expanding)."""
+    """The vectors of the distinct texts, and per text its row in them (like `embed_texts`, without expanding);
+    the table is stored as `dtype`."""
     unique = list(dict.fromkeys(texts))
     advance = progress(stage, len(unique)) if progress is not None else None
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
@@ -256,7 +273,7 @@ def embed_unique(
         batch = order[start : start + EMBED_BATCH]
         out = np.asarray(embed([unique[i] for i in batch]), dtype=np.float32)
         if vectors is None:
-            vectors = np.zeros((len(unique), out.shape[1]), dtype=np.float32)
+            vectors = np.zeros((len(unique), out.shape[1]), dtype=dtype)
         vectors[batch] = out
         if advance is not None:
             advance(len(batch))
