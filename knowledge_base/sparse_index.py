@@ -226,9 +226,11 @@ class Bm25SparseIndex:
             offset = np.cumsum(lengths[short]) - lengths[short]
             found = np.searchsorted(joined, shift[:, None] + docs[None, :])
             pos[short] = found + (starts[short] - offset)[:, None]
+        # keys of the column's own dtype: int64 keys would make numpy copy the whole column to int64 per call
+        keys = docs.astype(self._post_doc.dtype)
         for row in np.flatnonzero(lengths > SHORT_POSTINGS).tolist():
             start = int(starts[row])
-            pos[row] = self._post_doc[start : int(ends[row])].searchsorted(docs)
+            pos[row] = self._post_doc[start : int(ends[row])].searchsorted(keys)
             pos[row] += start
         last = np.maximum(ends - 1, starts)[:, None]
         np.minimum(pos, np.minimum(last, len(self._post_doc) - 1), out=pos)
