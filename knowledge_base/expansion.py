@@ -34,6 +34,8 @@ class WordVectors:
     words: tuple[str, ...]
     matrix: np.ndarray  # (len(words), dimension), float32, L2-normalised
     row: Mapping[str, int] = field(default_factory=dict)
+    # neighbours of table words, filled on first use (read-only once stored; see `neighbours`)
+    _near: dict[str, Mapping[str, float]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def create(cls, words: Sequence[str], matrix: np.ndarray) -> WordVectors:
@@ -60,27 +62,41 @@ class WordVectors:
         """
         return merge_neighbours(self.neighbours(words, extra))
 
-    def neighbours(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
-        """Per query word, the FAQ words within `MIN_SIMILARITY` of it (at most `PER_WORD`), with similarity."""
-        rows: list[np.ndarray | None] = [self.matrix[self.row[w]] if w in self.row else extra.get(w) for w in words]
-        known = [i for i, r in enumerate(rows) if r is not None]
-        out: list[dict[str, float]] = [{} for _ in words]
-        if not known or not len(self.words):
-            return out
-        sims = np.vstack([r for r in rows if r is not None]) @ self.matrix.T
-        if sims.shape[1] > PER_WORD:  # the best few of thousands: partition, then order only those
-            part = np.argpartition(-sims, PER_WORD - 1, axis=1)[:, :PER_WORD]
-            top = np.take_along_axis(part, np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1), axis=1)
-        else:
-            top = np.argsort(-sims, axis=1)
-        for q, candidates in enumerate(top):
-            near = out[known[q]]
-            for column in candidates:
-                sim = float(sims[q, column])
-                if sim < MIN_SIMILARITY:
-                    break
-                near[self.words[column]] = min(sim, 1.0)
+    def neighbours(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> list[Mapping[str, float]]:
+        """Per query word, the FAQ words within `MIN_SIMILARITY` of it (at most `PER_WORD`), with similarity.
+
+        A table word's neighbours depend on the table alone: they are found once and kept (the table is
+        immutable and holds as many words as the cache can), so a query pays only for words new to it.
+        """
+        out: list[Mapping[str, float]] = []
+        for word in words:
+            cached = self._near.get(word)
+            if cached is None:
+                vector = self.matrix[self.row[word]] if word in self.row else extra.get(word)
+                cached = self._nearest(vector) if vector is not None else {}
+                if word in self.row:
+                    self._near[word] = cached
+            out.append(cached)
         return out
+
+    def _nearest(self, vector: np.ndarray) -> dict[str, float]:
+        """The FAQ words within `MIN_SIMILARITY` of one vector, best first (at most `PER_WORD`)."""
+        if not len(self.words):
+            return {}
+        # one matrix-vector product per word: a word's similarities never depend on the query's other words
+        sims = self.matrix @ np.asarray(vector, dtype=np.float32)
+        if len(sims) > PER_WORD:  # the best few of thousands: partition, then order only those
+            part = np.argpartition(-sims, PER_WORD - 1)[:PER_WORD]
+            top = part[np.argsort(-sims[part])]
+        else:
+            top = np.argsort(-sims)
+        near: dict[str, float] = {}
+        for column in top.tolist():
+            sim = float(sims[column])
+            if sim < MIN_SIMILARITY:
+                break
+            near[self.words[column]] = min(sim, 1.0)
+        return near
 
     def save(self, path: Path) -> None:
         """Write the vectors (.npy) and the words (.json)."""

@@ -247,20 +247,20 @@ class _Groups:
         is_answer = ix.doc_pos[self.docs] == ANSWER_POS
         self.question = usable & ~is_answer
         self.answer = usable & is_answer
-        self._onehot = np.zeros((len(self.docs), self.n))
-        self._onehot[np.flatnonzero(self.question), self.owner[self.question]] = 1.0
 
-    def max(self, values: np.ndarray, mask: np.ndarray, empty: float = 0.0) -> np.ndarray:
-        """Per-candidate maximum of `values` over the documents selected by `mask`."""
+    def max_rows(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per row of `rows` (values x documents), each candidate's maximum over the documents `mask` selects;
+        -inf where it selects none. One pass for every feature: small numpy calls cost more than their work."""
         if not self.n:
-            return np.zeros(0)
-        out = np.maximum.reduceat(np.where(mask, values, -np.inf), self.starts)
-        result: np.ndarray = np.where(np.isfinite(out), out, empty)
-        return result
+            return np.zeros((len(rows), 0))
+        out: np.ndarray = np.maximum.reduceat(np.where(mask, rows, -np.inf), self.starts, axis=1)
+        return out
 
     def any_question(self, present: np.ndarray) -> np.ndarray:
         """(tokens x candidates): whether any usable question document of the candidate holds the token."""
-        out: np.ndarray = (present.astype(np.float64) @ self._onehot) > 0
+        if not self.n:
+            return np.zeros((len(present), 0), dtype=bool)
+        out: np.ndarray = np.logical_or.reduceat(present & self.question, self.starts, axis=1)
         return out
 
     def argmax_doc(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -276,14 +276,15 @@ class _Groups:
         return out
 
 
-def _gap(values: np.ndarray) -> np.ndarray:
-    """Each candidate's value minus the best value among the other candidates."""
-    if len(values) < 2:
-        return values.copy()
-    top = int(np.argmax(values))
-    other = np.full(len(values), values[top])
-    other[top] = np.max(np.delete(values, top))
-    out: np.ndarray = values - other
+def _gaps(rows: np.ndarray) -> np.ndarray:
+    """Per row, each candidate's value minus the best value among the other candidates."""
+    if rows.shape[1] < 2:
+        return rows.copy()
+    top = np.argmax(rows, axis=1)
+    best_two = -np.partition(-rows, 1, axis=1)[:, :2]  # the largest and the second largest (ties kept)
+    other = np.repeat(best_two[:, :1], rows.shape[1], axis=1)
+    other[np.arange(len(rows)), top] = best_two[:, 1]
+    out: np.ndarray = rows - other
     return out
 
 
@@ -303,71 +304,107 @@ def _covered_share(ix: IndexSet, cover: WordCover | None, g: _Groups, docs: np.n
 def candidate_features(
     ix: IndexSet, view: QueryView, slots: np.ndarray, exclude: np.ndarray | None = None
 ) -> CandidateFeatures:
-    """One feature row per candidate slot (columns as `feature_names(ix.config)`)."""
+    """One feature row per candidate slot (columns as `feature_names(ix.config)`).
+
+    Per-document values are gathered as rows of one matrix and reduced to per-candidate maxima in one pass
+    (the values are the same as one reduction per feature; each feature's arithmetic keeps its dtype).
+    """
     g = _Groups(ix, slots, exclude)
     n, docs = g.n, g.docs
-    columns: list[np.ndarray] = [np.full(n, value) for value in view.query_features]
+    config = ix.config
+    channels = lexical_channels(config)
+    answer_channel = "words" if "words" in config.channels else next(iter(config.channels), "")
     # users want answers in their language: an English query prefers the English entry on the same topic
     query_zh = view.query_features[1] >= 0.5
-    columns.append((ix.slot_is_zh[slots] == query_zh).astype(np.float64))
+    same_lang = (ix.slot_is_zh[slots] == query_zh).astype(np.float64)
     match = np.zeros(len(docs))
-    cos = np.zeros(len(docs))
-    if ix.config.dense:
-        if ix.dense is not None and view.vector is not None and len(docs):
-            cos = ix.dense.vectors(docs) @ view.vector
-        d_cos = g.max(cos, g.question)
-        top = np.zeros(n)
-        if n:
-            top[int(np.argmax(d_cos))] = 1.0
-        columns += [d_cos, _gap(d_cos), top, d_cos * view.query_features[1]]
+    cos: np.ndarray = np.zeros(len(docs))
+    gcos: np.ndarray = np.zeros(len(docs))
+    if config.dense and ix.dense is not None and view.vector is not None and len(docs):
+        cos = ix.dense.vectors(docs) @ view.vector
+    if config.glossed and ix.gloss is not None and view.vectors.gloss is not None and len(docs):
+        gcos = ix.gloss.vectors(docs) @ view.vectors.gloss
+    rows: list[np.ndarray] = []  # per-document values whose maximum over question documents is a feature
+    if config.dense:
+        rows.append(cos)
         match += cos
-    if ix.config.glossed:
-        gcos = np.zeros(len(docs))
-        if ix.gloss is not None and view.vectors.gloss is not None and len(docs):
-            gcos = ix.gloss.vectors(docs) @ view.vectors.gloss
-        g_cos = g.max(gcos, g.question)
-        g_top = np.zeros(n)
-        if n:
-            g_top[int(np.argmax(g_cos))] = 1.0
-        columns += [g_cos, _gap(g_cos), g_top]
+    if config.glossed:
+        rows.append(gcos)
         match += gcos
-    channels = lexical_channels(ix.config)
-    lex_f1 = np.zeros((max(len(channels), 1), n))
-    answer_qcov = np.zeros(len(docs))
-    answer_channel = "words" if "words" in ix.config.channels else next(iter(ix.config.channels), "")
-    for c, name in enumerate(channels):
+    ucovs: list[np.ndarray] = []
+    answer_qcov: np.ndarray = np.zeros(len(docs))
+    for name in channels:
         index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = index.match(terms, docs)
         matched = terms.idf @ present
         has_terms = terms.idf_sum > 0
         qcov = matched / terms.idf_sum if has_terms else np.zeros(len(docs))
         # coverage by the entry as a whole: the query's words may be spread over its question and alternatives
-        ucov = terms.idf @ g.any_question(present) / terms.idf_sum if has_terms else np.zeros(n)
+        ucovs.append(terms.idf @ g.any_question(present) / terms.idf_sum if has_terms else np.zeros(n))
         doc_idf = index.doc_idf(docs)
         dcov = np.divide(matched, doc_idf, out=np.zeros(len(docs)), where=doc_idf > 0)
         f1 = np.divide(2 * qcov * dcov, qcov + dcov, out=np.zeros(len(docs)), where=(qcov + dcov) > 0)
-        rel = g.max(bm25, g.question)
-        rel = rel / rel.max() if n and rel.max() > 0 else rel
-        f1_max = g.max(f1, g.question)
-        lex_f1[c] = f1_max
-        columns += [rel, g.max(qcov, g.question), ucov, g.max(dcov, g.question), f1_max, _gap(f1_max)]
+        rows += [bm25, qcov, dcov, f1]
         match += f1
         if name == answer_channel:
             answer_qcov = qcov
-    if ix.config.channels:
+    rows.append(match)
+    best = g.max_rows(np.vstack(rows) if rows else np.zeros((0, len(docs))), g.question)
+    prior = best[-1]  # summed evidence of the best document: -inf when none is usable
+    best = np.where(np.isfinite(best[:-1]), best[:-1], 0.0)
+    columns: list[np.ndarray] = [np.full(n, value) for value in view.query_features]
+    columns.append(same_lang)
+    gapped: list[np.ndarray] = []  # features followed by their gap to the best other candidate
+    gap_at: list[int] = []  # where those gap columns go (filled below in one vectorised pass)
+
+    def with_gap(values: np.ndarray) -> None:
+        columns.append(values)
+        gapped.append(values)
+        gap_at.append(len(columns))
+        columns.append(values)
+
+    row = 0
+    if config.dense:
+        d_cos = best[row]
+        row += 1
+        with_gap(d_cos)
+        columns += [_top(d_cos), d_cos.astype(cos.dtype) * view.query_features[1]]
+    if config.glossed:
+        g_cos = best[row]
+        row += 1
+        with_gap(g_cos)
+        columns.append(_top(g_cos))
+    lex_f1 = np.zeros((max(len(channels), 1), n))
+    for c, ucov in enumerate(ucovs):
+        rel, qcov_max, dcov_max, f1_max = best[row : row + 4]
+        row += 4
+        rel = rel / rel.max() if n and rel.max() > 0 else rel
+        lex_f1[c] = f1_max
+        columns += [rel, qcov_max, ucov, dcov_max]
+        with_gap(f1_max)
+    if config.channels:
         lex_max = lex_f1.max(axis=0)
-        columns += [lex_max, _gap(lex_max)]
-    if "words" in ix.config.channels:
+        with_gap(lex_max)
+    if "words" in config.channels:
         columns.append(_covered_share(ix, view.cover, g, docs))
-    if ix.config.index_answers:
-        if ix.config.dense:
-            columns.append(g.max(cos, g.answer))
-        if ix.config.channels:
-            columns.append(g.max(answer_qcov, g.answer))
-    prior = g.max(match, g.question, empty=-np.inf)
+    if config.index_answers and (config.dense or config.channels):
+        answer_rows = ([cos] if config.dense else []) + ([answer_qcov] if config.channels else [])
+        answer_best = g.max_rows(np.vstack(answer_rows), g.answer)
+        columns += list(np.where(np.isfinite(answer_best), answer_best, 0.0))
+    if gapped:
+        for at, gap in zip(gap_at, _gaps(np.vstack(gapped)), strict=True):
+            columns[at] = gap
+    matrix = np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(columns)), np.float32)
     best_doc = g.argmax_doc(match, g.question)  # shown as `matched`: the question-side text with most evidence
-    matrix = np.column_stack(columns) if columns and n else np.zeros((n, len(columns)))
-    return CandidateFeatures(slots, matrix.astype(np.float32), best_doc, prior)
+    return CandidateFeatures(slots, matrix, best_doc, prior)
+
+
+def _top(values: np.ndarray) -> np.ndarray:
+    """1 for the candidate with the highest value (the first on ties), 0 for the others."""
+    out = np.zeros(len(values))
+    if len(values):
+        out[int(np.argmax(values))] = 1.0
+    return out
 
 
 CONTEXT_VIEWS = 3  # a follow-up row: the query's features, those of context + query, those of the context

@@ -129,27 +129,20 @@ class IndexSet:
                 new_pos.append(pos)
         doc_ids = np.arange(first_doc, first_doc + len(texts), dtype=np.int64)
         dense, glossed, word_vectors = base.dense, base.gloss, base.word_vectors
+        if dense is not None and embed is None:
+            raise ValueError("this knowledge base has a dense index: an embedder is required")
         analyses = [analyze(t) for t in texts]
-        if dense is not None:
-            if embed is None:
-                raise ValueError("this knowledge base has a dense index: an embedder is required")
-            # English texts gloss to themselves: each distinct text is embedded once, and the indexes read
-            # their rows from that table (no per-document copy of it: two at 100k entries were 2 GB)
-            gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
-            new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors else []
-            everything = texts + gloss_texts + [word_gloss(w) for w in new_words]
-            table, rows = embed_unique(embed, everything, progress, "embedding FAQ")
-            del everything
-            dense = dense.with_vectors(doc_ids, table, rows[: len(texts)])
-            if glossed is not None:
-                glossed = glossed.with_vectors(doc_ids, table, rows[len(texts) : 2 * len(texts)])
-            if word_vectors is not None:
-                word_vectors = word_vectors.with_vectors(new_words, table[rows[len(texts) + len(gloss_texts) :]])
-            del table
+        new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors is not None else []
         sparse = {
             name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
             for name, index in base.sparse.items()
         }
+        del analyses  # the token lists of 350k texts at 100k entries: freed before the vectors are built
+        if dense is not None:
+            assert embed is not None  # checked above, before the sparse indexes
+            dense, glossed, word_vectors = _with_vectors(
+                dense, glossed, word_vectors, doc_ids, texts, new_words, embed, progress
+            )
         slot_of = dict(base.slot_of)
         slot_of.update((e.id, first_slot + i) for i, e in enumerate(entries))
         return replace(
@@ -233,6 +226,47 @@ class IndexSet:
         return entry.answer if pos == ANSWER_POS else entry.all_questions[pos]
 
 
+def _with_vectors(
+    dense: FaissVectorIndex,
+    glossed: FaissVectorIndex | None,
+    word_vectors: WordVectors | None,
+    doc_ids: np.ndarray,
+    texts: Sequence[str],
+    new_words: Sequence[str],
+    embed: Embed,
+    progress: Progress | None,
+) -> tuple[FaissVectorIndex, FaissVectorIndex | None, WordVectors | None]:
+    """The dense and gloss indexes with these documents' vectors added, and the word table with the new words'."""
+    gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
+    word_texts = [word_gloss(w) for w in new_words]
+    if dense.kind == "hnsw" and (glossed is None or glossed.kind == "hnsw"):
+        # HNSW indexes store float16 vectors: each index is built from a float16 table of its own texts (the
+        # largest arrays of a build: 350k texts and 350k glosses at 100k entries), freed before the next.
+        # Word vectors stay float32 (their similarities are compared with a threshold).
+        table, rows = embed_unique(embed, texts, progress, "embedding FAQ", dtype=np.float16)
+        dense = dense.with_vectors(doc_ids, table, rows)
+        del table
+        if glossed is not None:
+            table, rows = embed_unique(embed, gloss_texts, progress, "embedding FAQ glosses", dtype=np.float16)
+            glossed = glossed.with_vectors(doc_ids, table, rows)
+            del table
+        if word_vectors is not None:
+            word_vectors = word_vectors.with_vectors(
+                new_words, embed_texts(embed, word_texts, progress, "embedding words")
+            )
+        return dense, glossed, word_vectors
+    # English texts gloss to themselves: each distinct text is embedded once, and the indexes read their rows
+    # from that table (no per-document copy of it)
+    everything = [*texts, *gloss_texts, *word_texts]
+    table, rows = embed_unique(embed, everything, progress, "embedding FAQ")
+    dense = dense.with_vectors(doc_ids, table, rows[: len(texts)])
+    if glossed is not None:
+        glossed = glossed.with_vectors(doc_ids, table, rows[len(texts) : 2 * len(texts)])
+    if word_vectors is not None:
+        word_vectors = word_vectors.with_vectors(new_words, table[rows[len(texts) + len(gloss_texts) :]])
+    return dense, glossed, word_vectors
+
+
 EMBED_BATCH = 32
 
 
@@ -245,9 +279,14 @@ def embed_texts(
 
 
 def embed_unique(
-    embed: Embed, texts: Sequence[str], progress: Progress | None = None, stage: str = "embedding"
+    embed: Embed,
+    texts: Sequence[str],
+    progress: Progress | None = None,
+    stage: str = "embedding",
+    dtype: type[np.floating[Any]] = np.float32,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The vectors of the distinct texts, and per text its row in them (like `embed_texts`, without expanding)."""
+    """The vectors of the distinct texts, and per text its row in them (like `embed_texts`, without expanding);
+    the table is stored as `dtype`."""
     unique = list(dict.fromkeys(texts))
     advance = progress(stage, len(unique)) if progress is not None else None
     order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
@@ -256,7 +295,7 @@ def embed_unique(
         batch = order[start : start + EMBED_BATCH]
         out = np.asarray(embed([unique[i] for i in batch]), dtype=np.float32)
         if vectors is None:
-            vectors = np.zeros((len(unique), out.shape[1]), dtype=np.float32)
+            vectors = np.zeros((len(unique), out.shape[1]), dtype=dtype)
         vectors[batch] = out
         if advance is not None:
             advance(len(batch))

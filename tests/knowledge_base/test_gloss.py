@@ -47,3 +47,21 @@ def test_expansion_brings_in_near_words_only() -> None:
     assert expanded["退款"] == 1.0  # a word the FAQ has matches itself fully
     assert all(MIN_SIMILARITY <= w <= 1.0 for w in expanded.values())
     assert table.expand(["未知"], {}) == {}  # a word with no vector expands to nothing
+
+
+def test_a_words_neighbours_do_not_depend_on_the_other_query_words_or_on_earlier_queries() -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((50, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[1] = vectors[0] * 0.9 + vectors[1] * 0.1  # near word 0
+    words = [f"w{i}" for i in range(50)]
+    fresh = WordVectors.create(words, vectors).neighbours(["w0"], {})
+    table = WordVectors.create(words, vectors)
+    table.neighbours(["w3", "w0", "w7"], {})  # an earlier query that also held w0
+    again = table.neighbours(["w9", "w0"], {"new": vectors[0]})
+    assert again[1] == fresh[0]
+    assert "w1" in fresh[0]
+    assert again[0] == WordVectors.create(words, vectors).neighbours(["w9"], {})[0]
+    # a word the table lacks is looked up by the vector the query brings, nothing is kept for it
+    assert table.neighbours(["new"], {"new": vectors[0]})[0] == fresh[0]
+    assert table.neighbours(["new"], {})[0] == {}

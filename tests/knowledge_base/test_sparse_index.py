@@ -117,3 +117,21 @@ def test_an_index_built_a_few_tokens_at_a_time_scores_and_ranks_as_one_built_at_
         assert hits_a.docs.tolist() == hits_b.docs.tolist()
         np.testing.assert_array_equal(hits_a.scores, hits_b.scores)
         np.testing.assert_array_equal(at_once.doc_idf(np.arange(400)), in_steps.doc_idf(np.arange(400)))
+
+
+@pytest.mark.parametrize("short_postings", [0, 5, 1 << 20])
+def test_match_finds_exactly_the_tokens_each_document_holds_whether_columns_are_searched_together_or_alone(
+    monkeypatch: pytest.MonkeyPatch, short_postings: int
+) -> None:
+    import knowledge_base.sparse_index as sparse
+
+    monkeypatch.setattr(sparse, "SHORT_POSTINGS", short_postings)  # all joined, mixed, each column alone
+    docs = _corpus(200, seed=11)
+    index = Bm25SparseIndex.build(docs).without_docs(list(range(0, 200, 3)))  # some columns empty or gone
+    tokens = [f"w{i}" for i in range(0, 40, 3)]
+    query = index.encode(tokens)
+    wanted = np.array([0, 1, 2, 5, 77, 150, 198, 199])
+    present, bm25 = index.match(query, wanted)
+    held = [[tokens[row] in docs[d] and d % 3 != 0 for d in wanted] for row in range(len(tokens))]
+    assert present.tolist() == held
+    np.testing.assert_allclose(bm25, index.scores(query)[wanted], rtol=1e-6)

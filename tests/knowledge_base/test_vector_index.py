@@ -93,3 +93,32 @@ def test_a_float32_hnsw_index_written_by_older_versions_still_loads(tmp_path: Pa
     assert found[:, 0].tolist() == [0, 1, 2]
     grown = loaded.with_vectors(np.array([500]), x[:1] * -1)
     assert grown.size == len(x) + 1
+
+
+def test_a_large_faq_is_indexed_from_a_float16_table_with_the_vectors_hnsw_keeps_and_exact_word_vectors() -> None:
+    from assistant.embedding import HashingEmbedder
+    from knowledge_base import FaqEntry
+    from knowledge_base.expansion import word_gloss
+    from knowledge_base.indexes import IndexConfig, IndexSet
+
+    embedder = HashingEmbedder()
+    entries = [
+        FaqEntry(id=f"e{i}", question=f"第{i}号课程怎么退款", answer=f"课程{i}在七天内可以申请退款。", category="c")
+        for i in range(30)
+    ]
+    entries.append(FaqEntry(id="en", question="How do I get an invoice?", answer="Open the order page.", category="c"))
+    ix = IndexSet.empty(IndexConfig(), embedder.dimension, expected_docs=10_000_000).add(entries, embedder.embed)
+    assert ix.dense is not None
+    assert ix.dense.kind == "hnsw"
+    docs = np.arange(len(ix.doc_slot))
+    texts = [ix.doc_text(int(d)) for d in docs]
+    # what the index stores is the float16 rounding of each text's vector, as when it was given float32 rows
+    np.testing.assert_allclose(ix.dense.vectors(docs), embedder.embed(texts), atol=1e-3)
+    _, found = ix.dense.search(embedder.embed(["第7号课程怎么退款"]), 1)
+    assert texts[int(found[0, 0])] == "第7号课程怎么退款"
+    assert ix.word_vectors is not None
+    assert ix.word_vectors.matrix.dtype == np.float32
+    words = list(ix.word_vectors.words)
+    np.testing.assert_allclose(
+        ix.word_vectors.matrix, embedder.embed([word_gloss(w) for w in words]), rtol=0, atol=1e-6
+    )
