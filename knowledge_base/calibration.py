@@ -99,10 +99,9 @@ def plain_probes(
             # hiding the question makes the probe match through the alternatives only: a harder positive
             hide = (question_doc,) if alt_docs and (paraphrase or rng.random() < 0.5) else ()
             probes.append(Probe(perturb(entry.question, rng), slot, hide, slot))
-        if paraphrase and has_cjk(entry.question) and rng.random() < CROSS_LINGUAL_SHARE:
+        if has_cjk(entry.question) and rng.random() < CROSS_LINGUAL_SHARE:
             # users write English about entries written only in Chinese: the English gloss of a held-out
-            # wording stands in for such a question, so the ranking learns to trust the gloss channel then
-            # (a word list, not a sentence: it teaches the ranking, like the paraphrases, not the threshold)
+            # wording stands in for such a question, so the fusion learns to trust the gloss channel then
             doc = rng.choice(alt_docs) if alt_docs else question_doc
             english = _CLAUSE_SEP.sub(" ", gloss_text(ix.doc_text(doc))).strip()
             if english:
