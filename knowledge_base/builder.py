@@ -44,8 +44,7 @@ def build_knowledge_base(
     rng = random.Random(seed)
     plain = plain_probes(ix, rng, embed)
     followups = context_probes(ix, plain, rng)
-    paraphrases = training_set(ix, plain_probes(ix, rng, embed, paraphrase=True), embed, progress)
-    plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(config), extra=paraphrases)
+    plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(config))
     context_model = train_fusion(
         training_set(ix, followups, embed, progress), context_feature_names(config), views=CONTEXT_VIEWS
     )

@@ -70,17 +70,9 @@ def _sample_slots(ix: IndexSet, rng: random.Random) -> list[int]:
     return sorted(rng.sample(slots, MAX_ENTRIES)) if len(slots) > MAX_ENTRIES else slots
 
 
-def plain_probes(
-    ix: IndexSet, rng: random.Random, embed: Embed | None = None, *, paraphrase: bool = False
-) -> list[Probe]:
+def plain_probes(ix: IndexSet, rng: random.Random, embed: Embed | None = None) -> list[Probe]:
     """Held-out alternatives, perturbed questions, held-out entries and wordings about foreign things (negatives),
-    and the OOS corpus.
-
-    With `paraphrase` the in-scope probes also hide the entry's question (always for a perturbed question, half
-    the time for an alternative): a user's paraphrase is close to none of the entry's wordings, so the entry is
-    found through its other wordings and its answer. Such probes teach the ranking; they are too hard to set the
-    answerable threshold on (see `knowledge_base.fusion.train_fusion`).
-    """
+    and the OOS corpus."""
     probes: list[Probe] = []
     slots = _sample_slots(ix, rng)
     for slot in slots:
@@ -93,11 +85,10 @@ def plain_probes(
         for doc in rng.sample(alt_docs, min(ALT_PROBES, len(alt_docs))):
             text = ix.doc_text(doc)
             query = perturb(text, rng) if rng.random() < 0.5 else text
-            hide_question = (question_doc,) if paraphrase and rng.random() < 0.5 else ()
-            probes.append(Probe(query, slot, (doc, *hide_question), slot))
+            probes.append(Probe(query, slot, (doc,), slot))
         for _ in range(2 if alt_docs else 4):
             # hiding the question makes the probe match through the alternatives only: a harder positive
-            hide = (question_doc,) if alt_docs and (paraphrase or rng.random() < 0.5) else ()
+            hide = (question_doc,) if alt_docs and rng.random() < 0.5 else ()
             probes.append(Probe(perturb(entry.question, rng), slot, hide, slot))
         if has_cjk(entry.question) and rng.random() < CROSS_LINGUAL_SHARE:
             # users write English about entries written only in Chinese: the English gloss of a held-out

@@ -12,9 +12,6 @@ from assistant.errors import ConfigError
 
 FOLDS = 3
 REGULARISATION = 1.0
-# The answerability gate's inputs beside the row probability: how much of the query the entry explains
-# (rarity-weighted word coverage) and how close its best wording is in meaning (dense and gloss cosines).
-GATE_FEATURES = ("w_cover", "g_cos", "d_cos")
 
 
 @dataclass(frozen=True)
@@ -29,35 +26,6 @@ class TrainingSet:
 
 
 @dataclass(frozen=True)
-class Gate:
-    """Second stage: P(the best entry answers the query) from the row probability and a few of the row's features.
-
-    The row model learns which entry answers; the gate is fitted on each probe's best row only (out of fold), so
-    its score measures whether that best entry answers at all, which is what the threshold decides.
-    """
-
-    columns: tuple[int, ...]  # positions of GATE_FEATURES among the model's features
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    def inputs(self, probs: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-        """The gate's input columns: the row probability's logit, then the chosen features."""
-        p = np.clip(probs, 1e-6, 1 - 1e-6)
-        return np.column_stack([np.log(p / (1 - p)), matrix[:, list(self.columns)]])
-
-    def score(self, probs: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-        """The gated probability per row."""
-        return _sigmoid(((self.inputs(probs, matrix) - self.mean) / self.scale) @ self.coef + self.intercept)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-    return out
-
-
-@dataclass(frozen=True)
 class FusionModel:
     """Standardised logistic regression giving P(this entry answers the query), plus its threshold."""
 
@@ -68,19 +36,14 @@ class FusionModel:
     intercept: float
     threshold: float
     metrics: Mapping[str, float] = field(default_factory=dict)
-    gate: Gate | None = None
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Probability per row, through the gate when the model has one (numpy only: serving never imports
-        scikit-learn or scipy)."""
+        """Probability per row (numpy only, so serving never imports scikit-learn)."""
         if not len(matrix):
             return np.zeros(0)
-        probs = self.row_probability(matrix)
-        return self.gate.score(probs, matrix) if self.gate is not None else probs
-
-    def row_probability(self, matrix: np.ndarray) -> np.ndarray:
-        """The first stage alone: P(this row is the right entry)."""
-        return _sigmoid(((matrix - self.mean) / self.scale) @ self.coef + self.intercept)
+        z = ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return out
 
     def columns_in(self, names: tuple[str, ...]) -> np.ndarray | None:
         """Where this model's features sit among `names` (the columns search computes); None when they are the
@@ -102,21 +65,11 @@ class FusionModel:
             "intercept": self.intercept,
             "threshold": self.threshold,
             "metrics": dict(self.metrics),
-            "gate": None
-            if self.gate is None
-            else {
-                "columns": list(self.gate.columns),
-                "mean": self.gate.mean.tolist(),
-                "scale": self.gate.scale.tolist(),
-                "coef": self.gate.coef.tolist(),
-                "intercept": self.gate.intercept,
-            },
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FusionModel:
-        """Inverse of `to_json` (a model saved before the gate existed has none)."""
-        gate = data.get("gate")
+        """Inverse of `to_json`."""
         return cls(
             tuple(data["features"]),
             np.asarray(data["mean"], dtype=np.float64),
@@ -125,15 +78,6 @@ class FusionModel:
             float(data["intercept"]),
             float(data["threshold"]),
             dict(data.get("metrics", {})),
-            None
-            if not gate
-            else Gate(
-                tuple(int(c) for c in gate["columns"]),
-                np.asarray(gate["mean"], dtype=np.float64),
-                np.asarray(gate["scale"], dtype=np.float64),
-                np.asarray(gate["coef"], dtype=np.float64),
-                float(gate["intercept"]),
-            ),
         )
 
 
@@ -226,75 +170,27 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     return best_t, metrics
 
 
-def _top_rows(probs: np.ndarray, data: TrainingSet) -> np.ndarray:
-    """The row with the highest probability of each probe that has rows."""
-    order = np.lexsort((probs, data.probe))
-    last = np.r_[data.probe[order][1:] != data.probe[order][:-1], True]
-    rows: np.ndarray = order[last]
-    return rows
-
-
-def _fit_gate(
-    oof: np.ndarray, data: TrainingSet, features: tuple[str, ...], probe_fold: np.ndarray, folds: int
-) -> tuple[Gate, np.ndarray]:
-    """The gate fitted on each probe's best out-of-fold row (label: in scope and right), and its own
-    out-of-fold scores per probe (cross-fitted by the same entry groups, for the threshold)."""
-    rows = _top_rows(oof, data)
-    probes = data.probe[rows]
-    columns = tuple(features.index(f) for f in GATE_FEATURES)
-    names = ("p", *GATE_FEATURES)  # every input is evidence: its weight is bounded at zero
-    shell = Gate(columns, np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
-    x = shell.inputs(oof[rows], data.matrix[rows])
-    y = data.labels[rows] & data.in_scope[probes]
-    scores = np.zeros(len(data.groups))
-    for fold in range(folds):
-        train, test = probe_fold[probes] != fold, probe_fold[probes] == fold
-        if not test.any() or len(np.unique(y[train])) < 2:
-            continue
-        mean, scale, coef, intercept = _fit(x[train], y[train], REGULARISATION, names)
-        scores[probes[test]] = _sigmoid(((x[test] - mean) / scale) @ coef + intercept)
-    mean, scale, coef, intercept = _fit(x, y, REGULARISATION, names)
-    return Gate(columns, mean, scale, coef, intercept), scores
-
-
-def train_fusion(
-    data: TrainingSet,
-    features: tuple[str, ...],
-    folds: int = FOLDS,
-    views: int = 1,
-    extra: TrainingSet | None = None,
-) -> FusionModel:
+def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1) -> FusionModel:
     """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
 
     `views` is how many views of the same features a row concatenates (the follow-up model has three: the
     query, context + query, the context alone): the regularisation grows with it, so the three copies of
-    each feature share one feature's budget instead of tripling the model's freedom on fewer probes. A
-    single-view model with the coverage features also gets the answerability gate (`Gate`). `extra` rows
-    (harder, paraphrase-like probes) train the row model only: the gate and threshold come from `data`'s probes,
-    and each fold leaves out the extra rows of its own groups too.
+    each feature share one feature's budget instead of tripling the model's freedom on fewer probes.
     """
     regularisation = REGULARISATION / views
     n_probes = len(data.groups)
-    every_group = np.unique(np.r_[data.groups, extra.groups] if extra is not None else data.groups)
-    fold_of_group = {g: i % folds for i, g in enumerate(every_group)}
+    fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
     row_fold = probe_fold[data.probe]
-    matrix, labels = data.matrix, data.labels
-    fit_fold = row_fold
-    if extra is not None and len(extra.labels):
-        matrix, labels = np.vstack([data.matrix, extra.matrix]), np.r_[data.labels, extra.labels]
-        fit_fold = np.r_[row_fold, np.asarray([fold_of_group[g] for g in extra.groups])[extra.probe]]
     oof = np.zeros(len(data.labels))
     for fold in range(folds):
-        train, test = fit_fold != fold, row_fold == fold
-        if not test.any() or len(np.unique(labels[train])) < 2:
+        train, test = row_fold != fold, row_fold == fold
+        if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit(matrix[train], labels[train], regularisation, features)
-        oof[test] = _sigmoid(((data.matrix[test] - mean) / scale) @ coef + intercept)
+        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
+        z = ((data.matrix[test] - mean) / scale) @ coef + intercept
+        oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     top_p, top_ok = top_per_probe(oof, data, n_probes)
-    gate = None
-    if views == 1 and set(GATE_FEATURES) <= set(features) and len(data.labels):
-        gate, top_p = _fit_gate(oof, data, features, probe_fold, folds)
     threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    mean, scale, coef, intercept = _fit(matrix, labels, regularisation, features)
-    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, gate)
+    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
+    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics)

@@ -24,6 +24,7 @@ def _top(kb: KnowledgeBase, query: str, context: str | None = None) -> tuple[str
     [
         ("课程退宽", "refund-course"),  # homophone typo of 退款
         ("我买错课程了，钱能退给我吗", "refund-course"),  # colloquial paraphrase
+        ("自动续飞怎么关", "cancel-renew"),  # homophone typo of 续费
         ("密码想不起来了", "password"),
         ("How can I get my money back", "en-refund"),  # English finds the English entry
     ],
@@ -44,12 +45,6 @@ def test_english_questions_find_entries_written_only_in_chinese(
     real_kb: KnowledgeBase, query: str, expected: str
 ) -> None:
     assert _top(real_kb, query) == (expected, True)
-
-
-def test_a_typo_in_the_topic_word_still_ranks_the_right_entry_first(real_kb: KnowledgeBase) -> None:
-    # 续飞 for 续费: on this 14-entry FAQ the right entry comes first but sits near the answerable bar, on either
-    # side of it depending on the build's probes; the dialogue answers such a weak hit when the intent backs it
-    assert _top(real_kb, "自动续飞怎么关")[0] == "cancel-renew"
 
 
 @pytest.mark.parametrize("query", ["明天上海天气怎么样", "帮我写一首关于大海的诗", "what is the capital of france"])
