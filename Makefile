@@ -46,7 +46,7 @@ unit: install
 	$(BIN)/python -m pytest -m "not integration and not browser and not slow"
 
 evals: install
-	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_queries.csv --out evals/reports/kb
+	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_queries.csv --out evals/reports/kb_test
 	$(BIN)/python -m evals.kb_eval --faq demo/faq --queries evals/data/kb_test2_queries.csv --out evals/reports/kb_test2
 	$(BIN)/python -m evals.intent_benchmarks
 	$(BIN)/python -m evals.dialogue_replay --compare-context
