@@ -12,13 +12,14 @@ from importlib import resources
 import numpy as np
 
 from assistant.text import has_cjk
-from knowledge_base.analysis import QUESTION_WORDS, analyze
+from knowledge_base.analysis import QUESTION_WORDS, analyze, general_idf
 from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import word_gloss
 from knowledge_base.features import NO_VECTORS, QueryVectors, follow_up_vectors, missing_words, score_candidates
 from knowledge_base.foreign import foreign_texts
 from knowledge_base.fusion import TrainingSet
 from knowledge_base.indexes import Embed, IndexSet, Progress, embed_texts
+from knowledge_base.models import FaqEntry
 from knowledge_base.perturb import perturb
 
 MAX_ENTRIES = 300  # probes come from at most this many entries: calibration cost stays flat for big KBs
@@ -44,6 +45,11 @@ _ZH_FOLLOW = (
 )
 _EN_FOLLOW = ("what about {x}?", "and {x}?", "how about {x}", "same for {x}?", "{x}?", "{x}")
 FOLLOW_UPS_PER_ENTRY = 2
+# "要花钱吗", "多久能收到" right after an answer ask about a detail of that same answer: follow-ups naming a word
+# of the entry's answer that none of its questions use, with the entry's own question as the context.
+_ZH_DETAIL = ("{x}吗", "要{x}吗", "有{x}吗", "{x}呢", "{x}怎么算", "{x}？", "那{x}呢", "{x}的话")
+_EN_DETAIL = ("{x}?", "what about {x}?", "is there {x}?", "and the {x}?", "{x}")
+DETAIL_FOLLOW_UP_SHARE = 0.5  # share of entries with such a follow-up about their own answer
 STANDALONE_WITH_CONTEXT = 0.25  # share of plain probes repeated with an unrelated or nearby context
 
 
@@ -152,6 +158,24 @@ def _follow_up(ix: IndexSet, slot: int, other: int, rng: random.Random) -> str |
     return rng.choice(_ZH_FOLLOW if zh else _EN_FOLLOW).format(x=fragment)
 
 
+def _detail_follow_up(entry: FaqEntry, rng: random.Random) -> str | None:
+    """A short follow-up about a detail only the entry's answer mentions: 要花钱吗 after the course-extension answer."""
+    if not entry.answer:
+        return None
+    seen = {w for q in entry.all_questions for w in analyze(q).words}
+    fresh = [
+        w
+        for w in dict.fromkeys(analyze(entry.answer).words)
+        if w not in seen and w not in QUESTION_WORDS and (len(w) >= 2 if has_cjk(w) else len(w) >= 3)
+    ]
+    if not fresh:
+        return None
+    # the rarer half: what a user asks about (费用, 邮寄) rather than the answer's filler (进入, 内容)
+    fresh.sort(key=general_idf, reverse=True)
+    word = rng.choice(fresh[: max(1, len(fresh) // 2)])
+    return rng.choice(_ZH_DETAIL if has_cjk(entry.question) else _EN_DETAIL).format(x=word)
+
+
 def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> list[Probe]:
     """Follow-ups whose meaning needs the context, plus standalone and OOS queries with a context."""
     probes: list[Probe] = []
@@ -163,6 +187,13 @@ def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> 
                 previous = ix.entries[other]
                 assert previous is not None
                 probes.append(Probe(query, slot, (), slot, rng.choice(previous.all_questions[:2])))
+    # their own generator: adding them leaves every other probe as it was
+    detail_rng = random.Random(len(live))
+    for slot in _sample_slots(ix, detail_rng):
+        entry = ix.entries[slot]
+        wanted = entry is not None and detail_rng.random() < DETAIL_FOLLOW_UP_SHARE
+        if wanted and entry is not None and (query := _detail_follow_up(entry, detail_rng)):
+            probes.append(Probe(query, slot, (), slot, detail_rng.choice(entry.all_questions[:2])))
     for probe in plain:
         if rng.random() >= STANDALONE_WITH_CONTEXT:
             continue

@@ -49,6 +49,11 @@ class FlowChoice:
         targets = {o.faq_id for o in flow.options if o.faq_id}
         if not result.answerable or top is None or top.id in targets:
             return False
+        if t.intent is not None and top.score > t.intent.confidence:
+            # Both are calibrated probabilities: "我是研究生 有学生优惠吗" is surer the student-discount entry
+            # (0.98) than the course-recommendation intent (0.44) that would ask for the user's level.
+            t.notes.append("answer_outweighs_intent")
+            return True
         # A message naming one thing at most ("申请退款") is what the flow's question is for: any option that
         # moves it counts. One naming more ("账号被封了") must stay about as sure with the option added.
         floor = 0.0 if is_generic(t.text) else top.score - self._margin

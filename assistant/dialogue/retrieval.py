@@ -145,7 +145,18 @@ def _keep_topic(
         return _only(contextual, best), "topic_kept"
     # "怎么关掉" after the AI-training opt-out names an action, not a new thing: when even the follow-up reading
     # finds nothing sure, it asks how to do that to the last answer's topic, not about whatever else "关" matches.
-    acts_on_topic = not contextual.answerable and names_only_actions(text)
+    # So does one whose follow-up reading lands off the topic on the entry the message alone found, and no surer
+    # for the topic ("多久能收到" after the invoice answer finds the refund's arrival time either way): the verb
+    # matched there, the conversation says what it acts on. ("能退吗" after the membership benefits differs: the
+    # topic made the membership refund surer.)
+    top = contextual.top
+    off_topic = (
+        top is not None
+        and top.category != last_category
+        and top.id == _top_id(plain)
+        and top.score <= _top_score(plain)
+    )
+    acts_on_topic = (not contextual.answerable or off_topic) and names_only_actions(text)
     if (own and not acts_on_topic) or last_faq_id is None:
         return None
     repeated = _repeat_last(kb, plain, contextual, last_faq_id)

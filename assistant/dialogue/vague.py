@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.dialogue.context import content_words
 from assistant.dialogue.flows import Flow, Flows
 from assistant.text import normalize, words
 from knowledge_base.models import Hit, SearchResult
@@ -9,12 +10,23 @@ from knowledge_base.models import Hit, SearchResult
 # Sentence particles carry no meaning of their own: "证书呢" and "退款啊" are still just the topic.
 _PARTICLES = frozenset(["吗", "呢", "啊", "吧", "呀", "了", "的", "嘛", "哦", "么", "哈"])
 MIN_SHARED = 2  # a word that only one entry contains names that entry: it is a question, not a topic
+MAX_BARE_WORDS = 4  # "我想退款" and "账号有问题" are bare; a longer message says more than its one topic word
+
+
+# Words that say a message is about something without saying what about it: "我想退款", "账号有问题",
+# "教材的事" and "I have a problem with my account" name one topic and nothing more.
+_VAGUE = frozenset(
+    ["问题", "事", "事情", "情况", "东西", "我要", "我想", "想要", "problem", "problems", "issue", "issues", "question"]
+)
 
 
 def bare_topic(text: str) -> str | None:
-    """The one word a message consists of ("退款", "证书？", "refund"), or None when it says more."""
+    """The one topic word a message names ("退款", "证书？", "refund", "账号有问题"), or None when it says more."""
     found = [w for w in words(text) if w.strip() and w not in _PARTICLES]
-    return found[0] if len(found) == 1 else None
+    if len(found) == 1:
+        return found[0]
+    named = [w for w in content_words(text) if w not in _VAGUE and w not in _PARTICLES]
+    return named[0] if len(named) == 1 and len(found) <= MAX_BARE_WORDS else None
 
 
 def entries_naming(result: SearchResult, word: str) -> list[Hit]:

@@ -210,3 +210,16 @@ def test_the_flow_is_asked_when_the_kb_leans_towards_its_own_options(
     assert Chat(make_engine()).say("我要退款").action == "clarify"
     kb.script("我要退款", [("refund-course", 0.9)])
     assert Chat(make_engine()).say("我要退款").action == "clarify"
+
+
+def test_an_entry_surer_than_the_flows_intent_is_answered_without_the_question(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "我是研究生 有学生优惠吗" reads weakly as a course recommendation, but the FAQ is sure of its entry:
+    # asking for the user's level would answer a question they did not ask.
+    intents.script("我是研究生 有学生优惠吗", "course_recommendation", 0.44)
+    kb.script("我是研究生 有学生优惠吗", [("video-download", 0.95)])
+    decision = Chat(make_engine()).say("我是研究生 有学生优惠吗")
+    assert decision.action == "answer"
+    assert decision.faq_id == "video-download"
+    assert "answer_outweighs_intent" in decision.trace.notes

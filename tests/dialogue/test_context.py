@@ -210,6 +210,23 @@ def test_a_follow_up_naming_only_an_action_stays_on_the_last_answer(
     assert "topic_repeated" in decision.trace.notes
 
 
+def test_an_action_follow_up_whose_readings_leave_the_topic_stays_on_the_last_answer(
+    kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "多久能收到" after the invoice answer: both readings are sure of the refund's arrival time, which matched
+    # the verb; the conversation, not the verb, says what is to be received.
+    kb.script("怎么开发票", [("invoice", 0.9)])
+    kb.script("多久能收到", [("refund-arrival", 0.7)])
+    kb.script("多久能收到", [("refund-arrival", 0.6)], context="怎么开发票")
+    chat = Chat(make_engine())
+    chat.say("怎么开发票")
+    decision = chat.say("多久能收到")
+    assert decision.faq_id == "invoice"
+    assert "topic_repeated" in decision.trace.notes
+    # Without a conversation the same words still find the refund's arrival time.
+    assert Chat(make_engine()).say("多久能收到").faq_id == "refund-arrival"
+
+
 def test_a_follow_up_naming_a_thing_is_not_forced_onto_the_last_answer(
     refund_chat: Callable[..., Chat], kb: FakeKB
 ) -> None:
