@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.dialogue.context import content_words
 from assistant.dialogue.flows import Flow, Flows
 from assistant.text import normalize, words
+from knowledge_base.analysis import QUESTION_WORDS
 from knowledge_base.models import Hit, SearchResult
 
 # Sentence particles carry no meaning of their own: "证书呢" and "退款啊" are still just the topic.
@@ -25,8 +26,10 @@ def bare_topic(text: str) -> str | None:
     found = [w for w in words(text) if w.strip() and w not in _PARTICLES]
     if len(found) == 1:
         return found[0]
+    if len(found) > MAX_BARE_WORDS or any(w in QUESTION_WORDS for w in found):
+        return None  # "怎么退款" asks something about the topic: the FAQ's answer to it is not a guess
     named = [w for w in content_words(text) if w not in _VAGUE and w not in _PARTICLES]
-    return named[0] if len(named) == 1 and len(found) <= MAX_BARE_WORDS else None
+    return named[0] if len(named) == 1 else None
 
 
 def entries_naming(result: SearchResult, word: str) -> list[Hit]:

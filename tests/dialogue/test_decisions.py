@@ -310,6 +310,19 @@ def test_a_bare_topic_several_entries_share_is_asked_about(certificates: FakeKB,
     assert chat.say(quick_reply="faq:cert-verify").faq_id == "cert-verify"
 
 
+def test_a_message_naming_only_a_shared_topic_and_a_vague_word_is_asked_about(
+    certificates: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "证书有问题" says something is wrong with a certificate, not what: the best entry would be a guess.
+    certificates.script("证书有问题", [("cert-paper", 0.9), ("cert-get", 0.4), ("speed", 0.2)])
+    decision = Chat(make_engine()).say("证书有问题")
+    assert decision.action == "clarify"
+    assert "bare_topic:证书" in decision.trace.notes
+    # Saying what is wrong is a question the entry answers.
+    certificates.script("证书上名字错了", [("cert-paper", 0.9), ("cert-get", 0.4)])
+    assert Chat(make_engine()).say("证书上名字错了").faq_id == "cert-paper"
+
+
 def test_a_bare_word_only_one_entry_names_is_answered(certificates: FakeKB, make_engine: EngineFactory) -> None:
     certificates.script("倍速", [("speed", 0.9), ("cert-get", 0.1)])
     assert Chat(make_engine()).say("倍速").faq_id == "speed"

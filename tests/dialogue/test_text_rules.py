@@ -157,6 +157,10 @@ def test_is_question(text: str, question: bool) -> None:
         ("refund", "refund"),
         ("怎么退款", None),
         ("积分有什么用", None),
+        ("我想退款", "退款"),  # a wish and a topic: which refund is not said
+        ("账号有问题", "账号"),
+        ("教材的事", "教材"),
+        ("我想退款，课程买错了", None),
     ],
 )
 def test_bare_topic(text: str, word: str | None) -> None:
