@@ -78,6 +78,16 @@ _CAPS_RE = re.compile(r"\b[A-Z]{3,}\b")
 _WORD_RE = re.compile(r"\b[A-Za-z]{3,}\b")
 
 
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_SPACE_RE = re.compile(f"(?<=[{_CJK}])\\s+|\\s+(?=[{_CJK}])")
+
+
+def _clauses(text: str) -> str:
+    # Chinese users separate clauses with spaces ("两个星期了还没到 骗子公司"): a space beside Chinese ends a
+    # clause, so a negator in one ("没到") does not flip a word of the next ("骗子").
+    return _CJK_SPACE_RE.sub("，", text)
+
+
 def _units(text: str) -> tuple[str, ...]:
     # A Chinese character or a Latin word is one unit, so terms of both languages match the same way.
     return tuple(_UNIT_RE.findall(text))
@@ -106,7 +116,7 @@ def _shouted(text: str) -> set[str]:
 def score_sentiment(text: str) -> float:
     """Sentiment of one message in [-1, 1]: negative for upset, positive for pleased, 0 for neutral."""
     table, longest = _table()
-    units = _units(normalize(text))
+    units = _units(_clauses(normalize(text)))
     shouted = _shouted(text)
     scores: list[float] = []
     negate_until = -1

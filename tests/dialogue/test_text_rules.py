@@ -39,6 +39,13 @@ def test_neutral_questions_score_zero(text: str) -> None:
     assert score_sentiment(text) == 0.0
 
 
+def test_a_space_ends_a_chinese_clause_for_negation() -> None:
+    # "还没到" negates nothing in the next clause: "骗子公司" after a space is still an insult.
+    assert score_sentiment("两个星期了还没到 骗子公司 我要去投诉") <= -0.6
+    assert score_sentiment("不是骗子") > 0  # within one clause the negator still applies
+    assert score_sentiment("not good") < 0  # spaces between English words are not clause ends
+
+
 def test_negation_intensifiers_and_contrast() -> None:
     assert score_sentiment("满意") > 0 > score_sentiment("不满意")
     assert score_sentiment("not good") < 0 < score_sentiment("good")
