@@ -22,6 +22,11 @@ from assistant.settings import Settings, get_settings
 
 log = logging.getLogger("assistant")
 
+# How long uvicorn's supervisor waits for a worker to answer its health check before killing it as hung (uvicorn's
+# default is 5 s). A worker answers from a thread it starts only after importing the app, which on a busy machine
+# took longer than 5 s: workers were killed and restarted in a loop before ever serving (seen at load 15 on 2 cores).
+WORKER_HEALTHCHECK_SECONDS = 60
+
 # Native libraries that would fan one small call out to every core: FAISS's OpenMP and OpenBLAS, numpy's OpenBLAS.
 NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -167,6 +172,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_config=None,
     )
 

@@ -115,7 +115,7 @@ def _turn(
     conv = authorize_conversation(state, services, conversation_id, token)
     settings = state.runtime.settings
     state.runtime.components["limiter_ip"].check("ip", ip, settings.rate_limit_ip_per_minute)
-    outcome = services.chat.post(conv.id, text=message.text, quick_reply=message.quick_reply)
+    outcome = services.chat.post(conv.id, text=message.text, quick_reply=message.quick_reply, conversation=conv)
     return encode_turn(outcome)
 
 

@@ -119,9 +119,20 @@ class ChatService:
 
     # -- turns ------------------------------------------------------------------------------------------
 
-    def post(self, conversation_id: str, *, text: str | None = None, quick_reply: str | None = None) -> TurnOutcome:
-        """Handle one user turn. The user's message is durable before anything else happens."""
-        conv = self.repo.require(conversation_id)
+    def post(
+        self,
+        conversation_id: str,
+        *,
+        text: str | None = None,
+        quick_reply: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> TurnOutcome:
+        """Handle one user turn. The user's message is durable before anything else happens.
+
+        `conversation`: the conversation as the caller has just read it (authorising the turn), so it is not read
+        once more before the turn lock; under the lock it is read again, as whatever it says may have changed.
+        """
+        conv = conversation if conversation is not None else self.repo.require(conversation_id)
         if text is not None:
             text = clean_text(text, self.max_message_chars)
         elif quick_reply is not None:
@@ -129,7 +140,7 @@ class ChatService:
         else:
             raise InvalidInput("send `text` or `quick_reply`")
         self.limiter.check("user", conv.user_id, self.user_rate_limit)
-        with TurnLock(self.store, conversation_id):
+        with TurnLock(self.store, conv.id):
             return self._post_locked(conv.id, text, quick_reply)
 
     def _post_locked(self, conversation_id: str, text: str | None, quick_reply: str | None) -> TurnOutcome:

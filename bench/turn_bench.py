@@ -9,7 +9,8 @@ embedding cache cannot make turns free: the report gives the cache hit rate the 
 are a follow-up's previous question, read again as its context) and the mean embedding batch size. It also gives
 the server's (and this client's) CPU time per turn, steadier than wall-clock time on a shared machine, and the
 load average. A conversation handed to an advisor is replaced by a new one, so every measured turn is a bot turn.
-Beside it, the same run measures the bare cost of one query embedding and one KB search in-process.
+Beside it, the same run measures the bare cost of one query embedding and one KB search in-process, and where a
+turn's CPU goes (model, KB, intents, store, live events, the rest) over the same kind of turns without HTTP.
 """
 
 from __future__ import annotations
@@ -254,6 +255,100 @@ def _bare_costs(data_dir: Path, backend: str, texts: Iterator[str]) -> dict[str,
     }
 
 
+class CpuSplit:
+    """Thread CPU time by component, each call's time charged to the innermost component it ran in."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stack: list[list[Any]] = []  # [component, CPU time when it last became the innermost]
+
+    def wrap(self, owner: Any, method: str, component: str) -> None:
+        """Charge every call of `owner.method` (an instance attribute from now on) to `component`."""
+        inner = getattr(owner, method)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            now = time.thread_time()
+            if self._stack:
+                self._charge(self._stack[-1], now)
+            self._stack.append([component, now])
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                done = time.thread_time()
+                self._charge(self._stack.pop(), done)
+                if self._stack:
+                    self._stack[-1][1] = done
+
+        setattr(owner, method, timed)
+
+    def _charge(self, frame: list[Any], now: float) -> None:
+        self.seconds[frame[0]] = self.seconds.get(frame[0], 0.0) + now - frame[1]
+
+
+# Components of a turn, in the order reported; "other" is what `ChatService.post` spends outside them.
+SPLIT = ("model", "kb", "intents", "store", "live events", "other")
+
+
+def _turn_split(data_dir: Path, backend: str, texts: Iterator[str], workers: int, turns: int) -> dict[str, float]:
+    """Where a turn's CPU goes: `turns` turns of one conversation through `ChatService` in this process (no HTTP),
+    on the server's own components, each call timed in thread CPU and charged to the innermost component."""
+    from api.runtime import Overrides, build_runtime, load_heavy
+    from assistant.auth import UserIdentity
+    from assistant.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=data_dir,
+            embedding_backend=backend,
+            store_url=f"sqlite:///{Path(tmp) / 'split.db'}",
+            rate_limit_user_per_minute=1_000_000,
+            log_json=False,
+        )
+        runtime = build_runtime(settings, Overrides(), processes=workers)  # workers > 1: the cross-process bus
+        try:
+            load_heavy(runtime)
+            if runtime.startup_error:
+                raise RuntimeError(runtime.startup_error)
+            chat = runtime.components["services"].chat
+            content = runtime.components["content"]
+            split = CpuSplit()
+            split.wrap(runtime.embedder, "embed", "model")
+            for method in ("search", "search_batch", "query_vectors", "get"):
+                split.wrap(content.kb, method, "kb")
+            split.wrap(content.intents, "predict", "intents")
+            for method in _STORE_METHODS:
+                split.wrap(chat.store, method, "store")
+            split.wrap(chat.bus, "publish", "live events")
+            split.wrap(chat, "post", "other")
+
+            def start() -> str:
+                return str(chat.start(UserIdentity(id=f"bench-{time.time_ns()}"), channel="web").id)
+
+            conversation, done = start(), 0
+            while done < turns:
+                outcome = chat.post(conversation, text=next(texts))
+                done += 1
+                if outcome.action in ("handoff", "relay"):
+                    conversation = start()  # as over HTTP: every turn a bot turn
+        finally:
+            runtime.close()
+    return {name: round(split.seconds.get(name, 0.0) * 1000 / turns, 2) for name in SPLIT}
+
+
+_STORE_METHODS = (
+    "get",
+    "put",
+    "update_if",
+    "append_message",
+    "list_messages",
+    "append_events",
+    "set_once",
+    "delete_key",
+    "hit",
+    "write_group",
+)
+
+
 @contextmanager
 def _store_url(kind: str, tmp: Path) -> Iterator[str]:
     """A fresh store for the run: an SQLite file, or a redis-server of our own on a free port."""
@@ -291,7 +386,7 @@ def _wait_for_redis(port: int) -> None:
 
 def render(result: dict[str, Any]) -> str:
     """The markdown report."""
-    single, concurrent, bare = result["single"], result["concurrent"], result["bare"]
+    single, concurrent, bare, split = result["single"], result["concurrent"], result["bare"], result["split"]
     lines = [
         "# Per-turn latency through HTTP (no LLM)",
         "",
@@ -319,6 +414,17 @@ def render(result: dict[str, Any]) -> str:
         f"Bare costs in the same run: one query embedding p50 {bare['embed_p50_ms']} ms / "
         f"p95 {bare['embed_p95_ms']} ms; one KB search (embedding excluded) "
         f"p50 {bare['search_p50_ms']} ms / p95 {bare['search_p95_ms']} ms.",
+        "",
+        f"Where a turn's CPU goes, in-process (`ChatService`, no HTTP, {result['split_turns']} turns of one "
+        "conversation on the server's components, thread CPU ms per turn; each call is charged to the innermost "
+        "component, so the KB's figure excludes the model calls it makes):",
+        "",
+        "| " + " | ".join(SPLIT) + " | total |",
+        "|" + "---|" * (len(SPLIT) + 1),
+        "| " + " | ".join(str(split[name]) for name in SPLIT) + f" | {round(sum(split.values()), 2)} |",
+        "",
+        "The server's CPU per turn beyond that total is HTTP (uvicorn, FastAPI, authorisation and the per-IP limit), "
+        "starting conversations, and its other threads.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -367,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             single = measure(server, 1, args.turns, texts, args.workers)
             concurrent = measure(server, args.concurrency, args.turns_each, texts, args.workers)
         bare = _bare_costs(data_dir, args.backend, texts)
+        split = _turn_split(data_dir, args.backend, texts, args.workers, args.turns)
     options = " ".join(argv if argv is not None else sys.argv[1:])
     result = {
         "command": f"python -m bench.turn_bench {options}".strip(),
@@ -376,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
         "single": single,
         "concurrent": concurrent,
         "bare": bare,
+        "split": split,
+        "split_turns": args.turns,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

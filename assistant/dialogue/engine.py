@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -97,6 +98,16 @@ class DialogueEngine:
     def policy(self) -> Policy:
         """The escalation policy in force (its business hours are shared with the handoff desk)."""
         return self._policy
+
+    def warm_up(self, faq_ids: Sequence[str]) -> None:
+        """Work out now what the engine would otherwise learn about each entry during a user's turn (its intent)."""
+        # One model call for every question (a caching embedder keeps the vectors, so each entry's own reading
+        # finds its vector there) instead of one call inside each of ~100 users' turns, on every worker.
+        questions = [entry.question for faq_id in faq_ids if (entry := self._kb.get(faq_id)) is not None]
+        if self._embedder is not None and questions:
+            self._embedder.embed(questions)
+        for faq_id in faq_ids:
+            self._entry_intents.of(faq_id)
 
     def decide(self, state: DialogueState, turn: UserTurn) -> Outcome:
         """Handle one user turn; `state` is not modified, the returned state replaces it."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import time
 from types import SimpleNamespace
 
 from api.metrics import Metrics
 from assistant.embedding import BatchingEmbedder, CachingEmbedder, HashingEmbedder
-from bench.turn_bench import base_texts, distinct_texts, parse_counters
+from bench.turn_bench import CpuSplit, base_texts, distinct_texts, parse_counters
 from storage.sqlite import SqliteStore
 
 
@@ -40,3 +41,28 @@ def test_the_cache_hit_rate_is_read_from_the_servers_metrics() -> None:
     assert pid.isdigit()
     assert (counters.cache_hits, counters.cache_misses) == (1, 2)
     assert (counters.batches, counters.batched_texts) == (1, 2)
+
+
+def test_the_cpu_split_charges_each_call_to_the_innermost_component() -> None:
+    class Work:
+        def spin(self, seconds: float) -> None:
+            end = time.thread_time() + seconds
+            while time.thread_time() < end:
+                pass
+
+        def outer(self) -> None:
+            self.spin(0.02)
+            inner.inner()
+            self.spin(0.02)
+
+    class Inner:
+        def inner(self) -> None:
+            Work.spin(Work(), 0.05)
+
+    work, inner = Work(), Inner()
+    split = CpuSplit()
+    split.wrap(work, "outer", "outer")
+    split.wrap(inner, "inner", "inner")
+    work.outer()
+    assert split.seconds["inner"] >= 0.05
+    assert 0.04 <= split.seconds["outer"] < 0.05  # its own 40 ms, not the inner call's 50
