@@ -112,19 +112,35 @@ def worker(size: int, dense: str, n_queries: int) -> dict[str, Any]:
         "build_s": round(build_s, 1),
         "build_embedding_s": round(embedder.seconds, 1),
     }
-    vectors = inner.embed(queries)
+    # Every model output a query needs (its text, its English gloss, glosses of words the FAQ lacks), computed
+    # ahead: "search excl. embedding" is then the search alone. The older figure, a given text vector with the
+    # gloss and new words embedded during the search, stays in its own column.
+    start = time.perf_counter()
+    prepared = [kb.query_vectors([q])[0] for q in queries]
+    result["query_model_outputs_ms_mean"] = round((time.perf_counter() - start) * 1000 / len(queries), 3)
+    vectors = np.vstack([p.text for p in prepared if p.text is not None])
     for i in range(10):  # warm caches and lazy imports
-        kb.search(queries[i], vector=vectors[i])
+        kb.search(queries[i], prepared=prepared[i])
     embedder.inner = CachingEmbedder(inner)
+    calls = embedder.seconds
     cpu: list[float] = []
     result["search_excl_embedding_ms"] = _pcts(
-        _time_each(lambda i: kb.search(queries[i], vector=vectors[i]), len(queries), cpu)
+        _time_each(lambda i: kb.search(queries[i], prepared=prepared[i]), len(queries), cpu)
     )
     result["search_excl_embedding_cpu_ms"] = _pcts(cpu)
+    if embedder.seconds != calls:
+        raise SystemExit("a search given every model output still called the model")
     result["load_average"] = [round(v, 2) for v in os.getloadavg()]
+    embedder.inner = CachingEmbedder(inner)
+    result["search_given_text_vector_ms"] = _pcts(
+        _time_each(lambda i: kb.search(queries[i], vector=vectors[i]), len(queries))
+    )
     context = entries[0].question
     if dense == "real":
+        embedder.inner = CachingEmbedder(inner)
         result["embedding_one_query_ms"] = _pcts(_time_each(lambda i: inner.embed([queries[i]]), len(queries)))
+        embedder.inner = CachingEmbedder(inner)
+        result["query_model_outputs_ms"] = _pcts(_time_each(lambda i: kb.query_vectors([queries[i]]), len(queries)))
         embedder.inner = CachingEmbedder(inner)
         result["search_end_to_end_ms"] = _pcts(_time_each(lambda i: kb.search(queries[i]), len(queries)))
         embedder.inner = CachingEmbedder(inner)
@@ -135,7 +151,7 @@ def worker(size: int, dense: str, n_queries: int) -> dict[str, Any]:
     embedder.inner = CachingEmbedder(inner)
     start = time.perf_counter()
     for i in range(0, len(queries), batch):
-        kb.search_batch(queries[i : i + batch], vectors=vectors[i : i + batch])
+        kb.search_batch(queries[i : i + batch], prepared=prepared[i : i + batch])
     result["batch_qps_excl_embedding"] = round(len(queries) / (time.perf_counter() - start), 1)
     if dense == "real":
         embedder.inner = CachingEmbedder(inner)
@@ -226,14 +242,26 @@ def render(report: dict[str, Any]) -> str:
         "CPU time is the searching thread's own CPU; the wall-clock tail above it is time spent waiting for a core",
         "on the shared machine (load average at the time of the measurement in the last column).",
         "",
-        "| entries | query embedding alone | search excl. embedding | (its CPU time) | end to end | "
-        "end to end with context | batch of 32, q/s excl. embedding | batch of 32, q/s end to end | load avg |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Query embedding: the model outputs of one query (`kb.query_vectors`: its text, its English gloss and the",
+        "glosses of words the FAQ lacks, one model call), and the query text alone. Search excl. embedding: a",
+        "search given all of them (no model call). Given text vector: the query's own vector given, its gloss and",
+        "unseen words embedded during the search (the figure earlier rounds reported as excl. embedding).",
+        "",
+        "| entries | query embedding: all outputs / text alone | search excl. embedding | (its CPU time) | "
+        "given text vector | end to end | end to end with context | batch of 32, q/s excl. embedding | "
+        "batch of 32, q/s end to end | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["sizes"]:
+        embedding = (
+            f"{_fmt(r.get('query_model_outputs_ms'))} / {_fmt(r.get('embedding_one_query_ms'))}"
+            if r.get("query_model_outputs_ms")
+            else "-"
+        )
         lines.append(
-            f"| {r['size']:,} | {_fmt(r.get('embedding_one_query_ms'))} | {_fmt(r['search_excl_embedding_ms'])} | "
-            f"{_fmt(r.get('search_excl_embedding_cpu_ms'))} | {_fmt(r.get('search_end_to_end_ms'))} | "
+            f"| {r['size']:,} | {embedding} | {_fmt(r['search_excl_embedding_ms'])} | "
+            f"{_fmt(r.get('search_excl_embedding_cpu_ms'))} | {_fmt(r.get('search_given_text_vector_ms'))} | "
+            f"{_fmt(r.get('search_end_to_end_ms'))} | "
             f"{_fmt(r.get('search_with_context_end_to_end_ms'))} | {r['batch_qps_excl_embedding']} | "
             f"{r.get('batch_qps_end_to_end', '-')} | {r.get('load_average', ['-'])[0]} |"
         )
