@@ -14,9 +14,13 @@ from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.models import FaqEntry
 from knowledge_base.sparse_index import Bm25SparseIndex
-from knowledge_base.vector_index import FaissVectorIndex
+from knowledge_base.vector_index import HNSW_MIN_VECTORS, FaissVectorIndex
 
 ANSWER_POS = -1  # doc_pos of an answer document; 0 is the question, 1.. the alternative questions
+# From this many documents (where the dense indexes turn approximate too), answers are indexed in the words
+# channel only: their char n-grams and pinyin were most of a 100k-entry KB's postings (30M of 36M) and peak
+# memory, while those channels' features read question documents only (see README, knowledge-base search).
+LARGE_KB_DOCS = HNSW_MIN_VECTORS
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 # progress(stage, total) returns a callback that advances that stage by n (a tqdm bar in the CLI).
@@ -33,6 +37,9 @@ class IndexConfig:
     index_answers: bool = True
     # a second dense index over English dictionary glosses of the texts (see assistant.gloss)
     gloss: bool = True
+    # the lexical channels that index answers too (None: every channel). An answer's char n-grams and pinyin
+    # are most of those channels' postings (long texts) while their features read question documents only.
+    answer_channels: tuple[str, ...] | None = None
 
     @property
     def glossed(self) -> bool:
@@ -46,14 +53,32 @@ class IndexConfig:
             "dense": self.dense,
             "index_answers": self.index_answers,
             "gloss": self.gloss,
+            "answer_channels": None if self.answer_channels is None else list(self.answer_channels),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
-        """Inverse of `to_json` (snapshots written before glosses existed have none)."""
+        """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
+        answers were indexed in every channel)."""
+        answer_channels = data.get("answer_channels")
         return cls(
-            tuple(data["channels"]), bool(data["dense"]), bool(data["index_answers"]), bool(data.get("gloss", False))
+            tuple(data["channels"]),
+            bool(data["dense"]),
+            bool(data["index_answers"]),
+            bool(data.get("gloss", False)),
+            None if answer_channels is None else tuple(answer_channels),
         )
+
+    def for_size(self, n_docs: int) -> IndexConfig:
+        """This configuration with its answer channels decided for a KB of `n_docs` documents (when unset)."""
+        if self.answer_channels is not None:
+            return self
+        large = n_docs >= LARGE_KB_DOCS
+        return replace(self, answer_channels=tuple(c for c in self.channels if c == "words" or not large))
+
+    def indexes_answer(self, channel: str) -> bool:
+        """Whether answers are indexed in this lexical channel."""
+        return self.index_answers and (self.answer_channels is None or channel in self.answer_channels)
 
 
 def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
@@ -133,10 +158,12 @@ class IndexSet:
             raise ValueError("this knowledge base has a dense index: an embedder is required")
         analyses = [analyze(t) for t in texts]
         new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors is not None else []
-        sparse = {
-            name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
-            for name, index in base.sparse.items()
-        }
+        question = np.asarray(new_pos) != ANSWER_POS
+        sparse = {}
+        for name, index in base.sparse.items():
+            kept = np.ones(len(texts), bool) if self.config.indexes_answer(name) else question
+            picked = np.flatnonzero(kept).tolist()
+            sparse[name] = index.with_docs([analyses[i].channel(name) for i in picked], doc_ids[kept].tolist())
         del analyses  # the token lists of 350k texts at 100k entries: freed before the vectors are built
         if dense is not None:
             assert embed is not None  # checked above, before the sparse indexes
