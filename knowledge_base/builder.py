@@ -39,7 +39,6 @@ def build_knowledge_base(
         raise InvalidInput("enable the dense index or at least one lexical channel")
     dimension = embedder.dimension if embedder is not None and config.dense else 0
     n_docs = sum(len(entry_documents(e, config)) for e in entries)
-    config = config.for_size(n_docs)
     embed = embedder.embed if embedder is not None and config.dense else None
     ix = IndexSet.empty(config, dimension, n_docs).add(entries, embed, progress)
     rng = random.Random(seed)

@@ -14,13 +14,9 @@ from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.models import FaqEntry
 from knowledge_base.sparse_index import Bm25SparseIndex
-from knowledge_base.vector_index import HNSW_MIN_VECTORS, FaissVectorIndex
+from knowledge_base.vector_index import FaissVectorIndex
 
 ANSWER_POS = -1  # doc_pos of an answer document; 0 is the question, 1.. the alternative questions
-# From this many documents (where the dense indexes turn approximate too), answers are indexed in the words
-# channel only: their char n-grams and pinyin were most of a 100k-entry KB's postings (30M of 36M) and peak
-# memory, while those channels' features read question documents only (see README, knowledge-base search).
-LARGE_KB_DOCS = HNSW_MIN_VECTORS
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 # progress(stage, total) returns a callback that advances that stage by n (a tqdm bar in the CLI).
@@ -37,8 +33,8 @@ class IndexConfig:
     index_answers: bool = True
     # a second dense index over English dictionary glosses of the texts (see assistant.gloss)
     gloss: bool = True
-    # the lexical channels that index answers too (None: every channel). An answer's char n-grams and pinyin
-    # are most of those channels' postings (long texts) while their features read question documents only.
+    # the lexical channels that index answers too (None: every channel). Answers' char n-grams and pinyin are
+    # 23M of a 100k-entry KB's 36M postings, but words only lost ranking (README: tried and dropped).
     answer_channels: tuple[str, ...] | None = None
 
     @property
@@ -68,13 +64,6 @@ class IndexConfig:
             bool(data.get("gloss", False)),
             None if answer_channels is None else tuple(answer_channels),
         )
-
-    def for_size(self, n_docs: int) -> IndexConfig:
-        """This configuration with its answer channels decided for a KB of `n_docs` documents (when unset)."""
-        if self.answer_channels is not None:
-            return self
-        large = n_docs >= LARGE_KB_DOCS
-        return replace(self, answer_channels=tuple(c for c in self.channels if c == "words" or not large))
 
     def indexes_answer(self, channel: str) -> bool:
         """Whether answers are indexed in this lexical channel."""
