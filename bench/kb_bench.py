@@ -252,13 +252,13 @@ def render(report: dict[str, Any]) -> str:
         "search given all of them (no model call). Given text vector: the query's own vector given, its gloss and",
         "unseen words embedded during the search (the figure earlier rounds reported as excl. embedding).",
         "",
-        "| entries | query embedding: all outputs / text alone | search excl. embedding | (its CPU time) | "
+        "| entries | query embedding (all model outputs) | search excl. embedding | (its CPU time) | "
         "given text vector | end to end | end to end with context | batch of 32, q/s excl. embedding | "
         "batch of 32, q/s end to end | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["sizes"]:
-        embedding = f"{_fmt(r.get('query_model_outputs_ms'))} / {_fmt(r.get('embedding_one_query_ms'))}"
+        embedding = f"{_fmt(r.get('query_model_outputs_ms'))} (text alone {_fmt(r.get('embedding_one_query_ms'))})"
         lines.append(
             f"| {r['size']:,}{_kept(r)} | {embedding} | {_fmt(r['search_excl_embedding_ms'])} | "
             f"{_fmt(r.get('search_excl_embedding_cpu_ms'))} | {_fmt(r.get('search_given_text_vector_ms'))} | "
