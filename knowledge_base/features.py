@@ -288,13 +288,32 @@ def _gaps(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _covered_share(ix: IndexSet, cover: WordCover | None, g: _Groups, docs: np.ndarray) -> np.ndarray:
+_COVER_KEY = "\0cover"  # the word-cover tokens' lookup, beside the channels' (no channel has this name)
+
+
+def _lookups(
+    ix: IndexSet, view: QueryView, channels: Sequence[str], docs: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`match` of each channel's query tokens (and of the word-cover tokens) over the documents; token sets
+    searched in the same index (words, the soft channel, the cover) share one lookup: bitwise the same."""
+    wanted = [(name, _sparse(ix, name), view.terms[name]) for name in channels]
+    if view.cover is not None and "words" in ix.sparse:
+        wanted.append((_COVER_KEY, ix.sparse["words"], view.cover.terms))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for index in dict.fromkeys(index for _, index, _ in wanted):  # each index once, in channel order
+        keys = [(key, terms) for key, of, terms in wanted if of is index]
+        found = index.match_many([terms for _, terms in keys], docs)
+        out.update((key, matched) for (key, _), matched in zip(keys, found, strict=True))
+    return out
+
+
+def _covered_share(cover: WordCover | None, g: _Groups, present: np.ndarray | None) -> np.ndarray:
     """Per candidate, the rarity-weighted share of the query's words it covers, unknown words included: a
-    question about a thing the FAQ never names (netflix, 淘宝) leaves that word uncovered by every entry."""
+    question about a thing the FAQ never names (netflix, 淘宝) leaves that word uncovered by every entry.
+    `present`: which cover tokens each candidate document holds."""
     total = float(cover.weights.sum()) if cover is not None else 0.0
-    if cover is None or total <= 0 or not g.n:
+    if cover is None or present is None or total <= 0 or not g.n:
         return np.zeros(g.n)
-    present, _ = ix.sparse["words"].match(cover.terms, docs)
     held = g.any_question(present)  # tokens x candidates
     covered = (cover.owner @ held) > 0  # words x candidates
     out: np.ndarray = cover.weights @ covered / total
@@ -333,9 +352,10 @@ def candidate_features(
         match += gcos
     ucovs: list[np.ndarray] = []
     answer_qcov: np.ndarray = np.zeros(len(docs))
+    lookups = _lookups(ix, view, channels, docs)
     for name in channels:
         index, terms = _sparse(ix, name), view.terms[name]
-        present, bm25 = index.match(terms, docs)
+        present, bm25 = lookups[name]
         matched = terms.idf @ present
         has_terms = terms.idf_sum > 0
         qcov = matched / terms.idf_sum if has_terms else np.zeros(len(docs))
@@ -386,7 +406,8 @@ def candidate_features(
         lex_max = lex_f1.max(axis=0)
         with_gap(lex_max)
     if "words" in config.channels:
-        columns.append(_covered_share(ix, view.cover, g, docs))
+        cover_present = lookups[_COVER_KEY][0] if _COVER_KEY in lookups else None
+        columns.append(_covered_share(view.cover, g, cover_present))
     if config.index_answers and (config.dense or config.channels):
         answer_rows = ([cos] if config.dense else []) + ([answer_qcov] if config.channels else [])
         answer_best = g.max_rows(np.vstack(answer_rows), g.answer)

@@ -33,6 +33,9 @@ class IndexConfig:
     index_answers: bool = True
     # a second dense index over English dictionary glosses of the texts (see assistant.gloss)
     gloss: bool = True
+    # the lexical channels that index answers too (None: every channel). Answers' char n-grams and pinyin are
+    # 23M of a 100k-entry KB's 36M postings, but words only lost ranking (README: tried and dropped).
+    answer_channels: tuple[str, ...] | None = None
 
     @property
     def glossed(self) -> bool:
@@ -46,14 +49,25 @@ class IndexConfig:
             "dense": self.dense,
             "index_answers": self.index_answers,
             "gloss": self.gloss,
+            "answer_channels": None if self.answer_channels is None else list(self.answer_channels),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
-        """Inverse of `to_json` (snapshots written before glosses existed have none)."""
+        """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
+        answers were indexed in every channel)."""
+        answer_channels = data.get("answer_channels")
         return cls(
-            tuple(data["channels"]), bool(data["dense"]), bool(data["index_answers"]), bool(data.get("gloss", False))
+            tuple(data["channels"]),
+            bool(data["dense"]),
+            bool(data["index_answers"]),
+            bool(data.get("gloss", False)),
+            None if answer_channels is None else tuple(answer_channels),
         )
+
+    def indexes_answer(self, channel: str) -> bool:
+        """Whether answers are indexed in this lexical channel."""
+        return self.index_answers and (self.answer_channels is None or channel in self.answer_channels)
 
 
 def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
@@ -133,10 +147,12 @@ class IndexSet:
             raise ValueError("this knowledge base has a dense index: an embedder is required")
         analyses = [analyze(t) for t in texts]
         new_words = word_vectors.missing(w for a in analyses for w in a.words) if word_vectors is not None else []
-        sparse = {
-            name: index.with_docs([a.channel(name) for a in analyses], doc_ids.tolist())
-            for name, index in base.sparse.items()
-        }
+        question = np.asarray(new_pos) != ANSWER_POS
+        sparse = {}
+        for name, index in base.sparse.items():
+            kept = np.ones(len(texts), bool) if self.config.indexes_answer(name) else question
+            picked = np.flatnonzero(kept).tolist()
+            sparse[name] = index.with_docs([analyses[i].channel(name) for i in picked], doc_ids[kept].tolist())
         del analyses  # the token lists of 350k texts at 100k entries: freed before the vectors are built
         if dense is not None:
             assert embed is not None  # checked above, before the sparse indexes

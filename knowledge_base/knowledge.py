@@ -108,13 +108,16 @@ class KnowledgeBase:
         top_k: int = 5,
         context: str | None = None,
         vector: np.ndarray | None = None,
+        prepared: QueryVectors | None = None,
     ) -> SearchResult:
-        """Best entries for a query; `context` is the previous turn's topic, `vector` a ready query embedding."""
+        """Best entries for a query; `context` is the previous turn's topic, `vector` a ready query embedding,
+        `prepared` all of the query's model outputs (from `query_vectors`: no model call for the query)."""
         return self.search_batch(
             [query],
             top_k=top_k,
             contexts=[context],
             vectors=None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            prepared=None if prepared is None else [prepared],
         )[0]
 
     def search_batch(
@@ -124,17 +127,24 @@ class KnowledgeBase:
         top_k: int = 5,
         contexts: Sequence[str | None] | None = None,
         vectors: np.ndarray | None = None,
+        prepared: Sequence[QueryVectors] | None = None,
     ) -> list[SearchResult]:
-        """`search` for many queries at once: one embedding call and one dense search for the batch."""
+        """`search` for many queries at once: one embedding call and one dense search for the batch.
+
+        `prepared`, one `query_vectors` result per query, replaces `vectors`: the queries' own model outputs
+        (text, gloss, unseen words) are not embedded again.
+        """
         ix = self._indexes  # one consistent view even if add/remove swaps the indexes meanwhile
         contexts = list(contexts) if contexts is not None else [None] * len(queries)
         if len(contexts) != len(queries):
             raise InvalidInput("contexts must have one item per query")
         if top_k < 1:
             raise InvalidInput("top_k must be at least 1")
+        if prepared is not None and len(prepared) != len(queries):
+            raise InvalidInput("prepared must have one item per query")
         texts = [q[:MAX_QUERY_CHARS] for q in queries]
         contexts = [c[:MAX_QUERY_CHARS] if c and c.strip() else None for c in contexts]
-        query_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors)
+        query_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors, prepared)
         dense_ids = nearest(ix.dense, [v.text for v in query_vectors])
         gloss_ids = nearest(ix.gloss, [v.gloss for v in query_vectors])
         results = []
@@ -157,7 +167,7 @@ class KnowledgeBase:
 
     def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
         """The vectors `search` uses for standalone queries (for evaluation tools scoring candidates directly)."""
-        return self._vectors(self._indexes, texts, [None] * len(texts), None)[0]
+        return self._vectors(self._indexes, texts, [None] * len(texts), None, None)[0]
 
     def _vectors(
         self,
@@ -165,9 +175,10 @@ class KnowledgeBase:
         texts: Sequence[str],
         contexts: Sequence[str | None],
         vectors: np.ndarray | None,
+        prepared: Sequence[QueryVectors] | None,
     ) -> tuple[list[QueryVectors], list[tuple[QueryVectors, QueryVectors]]]:
-        """Query vectors (text given or embedded, and gloss) and, per query with a context, those of
-        (context + query, context).
+        """Query vectors (prepared, or text given or embedded, and gloss) and, per query with a context, those
+        of (context + query, context).
 
         Everything missing is embedded in one model call. A context that is an FAQ question (the dialogue
         passes the last answered one) reuses its stored vectors, and the context + query vector is the
@@ -179,14 +190,18 @@ class KnowledgeBase:
         glossed = ix.gloss is not None
         followups = [(i, c) for i, c in enumerate(contexts) if c is not None]
         unknown = [c for _, c in followups if c not in ix.question_docs]
-        pending = [] if vectors is not None else list(texts)
+        own = [] if prepared is not None else list(texts)  # texts whose own model outputs are still needed
+        pending = [] if vectors is not None else list(own)
         pending += unknown
         if glossed:
-            pending += [gloss_text(t) for t in [*texts, *unknown]]
-        new_words = missing_words(ix, [*texts, *(c for _, c in followups)])
+            pending += [gloss_text(t) for t in [*own, *unknown]]
+        new_words = missing_words(ix, [*own, *(c for _, c in followups)])
+        if prepared is not None:
+            known = {w for p in prepared for w in p.words}
+            new_words = [w for w in new_words if w not in known]
         pending += [word_gloss(w) for w in new_words]
         given: dict[str, np.ndarray] = {}
-        if vectors is not None:
+        if prepared is None and vectors is not None:
             plain = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
             if plain.shape[1] != ix.dimension:
                 raise InvalidInput(f"query vectors must have {ix.dimension} dimensions, got {plain.shape[1]}")
@@ -196,11 +211,15 @@ class KnowledgeBase:
         embedded = self._embedder.embed(unique) if unique else np.zeros((0, ix.dimension), np.float32)
         by_text = {**given, **dict(zip(unique, embedded, strict=True))}
         words = {w: by_text[word_gloss(w)] for w in new_words}
-        if vectors is None:
-            plain = np.vstack([by_text[t] for t in texts]) if texts else np.zeros((0, ix.dimension), np.float32)
-        query_vectors = [
-            QueryVectors(plain[i], by_text[gloss_text(t)] if glossed else None, words) for i, t in enumerate(texts)
-        ]
+        if prepared is not None:
+            # a context's unseen words join the query's own (a follow-up's views share one word table)
+            query_vectors = [replace(p, words={**p.words, **words}) if words else p for p in prepared]
+        else:
+            if vectors is None:
+                plain = np.vstack([by_text[t] for t in texts]) if texts else np.zeros((0, ix.dimension), np.float32)
+            query_vectors = [
+                QueryVectors(plain[i], by_text[gloss_text(t)] if glossed else None, words) for i, t in enumerate(texts)
+            ]
         context_vectors = [none] * len(texts)
         for i, context in followups:
             context_vectors[i] = follow_up_vectors(query_vectors[i], self._context_vectors(ix, context, by_text))

@@ -26,6 +26,13 @@ SHORT_POSTINGS = 2048
 MAX_TF = 65_535
 
 
+def _bm25(weights: np.ndarray) -> np.ndarray:
+    """Per document, the sum of its tokens' weights (tokens x docs): float64 rows added in token order, the same
+    sums as adding one token at a time."""
+    out: np.ndarray = np.add.reduce(weights.astype(np.float64), axis=0)
+    return out
+
+
 def _token_spans(indptr: np.ndarray, span: int) -> list[tuple[int, int]]:
     """Consecutive token ranges [first, last) of about `span` postings each (a token is never split)."""
     n_tokens = len(indptr) - 1
@@ -206,11 +213,29 @@ class Bm25SparseIndex:
 
     def match(self, terms: QueryTerms, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the given documents: which query tokens each holds (tokens x docs) and its exact BM25 score."""
+        present, weights = self.match_weights(terms.ids, docs)
+        return present, _bm25(weights)
+
+    def match_many(self, many: Sequence[QueryTerms], docs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`match` for several token sets over the same documents, each token looked up once."""
+        if not many:
+            return []
+        union = np.unique(np.concatenate([terms.ids for terms in many]))
+        present, weights = self.match_weights(union, docs)
+        out = []
+        for terms in many:
+            rows = np.searchsorted(union, terms.ids)
+            out.append((present[rows], _bm25(weights[rows])))
+        return out
+
+    def match_weights(self, ids: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the given documents: which of the token ids each holds, and the BM25 weight (float32, 0 where
+        absent), both tokens x docs."""
         docs = np.asarray(docs)
-        n_tokens = len(terms.ids)
+        n_tokens = len(ids)
         if not n_tokens or not len(docs) or not len(self._post_doc):
-            return np.zeros((n_tokens, len(docs)), dtype=bool), np.zeros(len(docs))
-        starts, ends = self._indptr[terms.ids], self._indptr[terms.ids + 1]
+            return np.zeros((n_tokens, len(docs)), dtype=bool), np.zeros((n_tokens, len(docs)), np.float32)
+        starts, ends = self._indptr[ids], self._indptr[ids + 1]
         # Only the binary search runs per token (its column is a slice); clipping, lookups and the BM25 sum
         # run once over the tokens x docs matrix: per-token numpy calls cost more than their work here.
         pos = np.empty((n_tokens, len(docs)), dtype=np.int64)
@@ -235,9 +260,7 @@ class Bm25SparseIndex:
         last = np.maximum(ends - 1, starts)[:, None]
         np.minimum(pos, np.minimum(last, len(self._post_doc) - 1), out=pos)
         present = (self._post_doc[pos] == docs) & (ends > starts)[:, None]
-        # float64 rows added in token order: the same sums as adding one token at a time
-        bm25 = np.add.reduce(np.where(present, self._weights[pos], 0.0).astype(np.float64), axis=0)
-        return present, bm25
+        return present, np.where(present, self._weights[pos], np.float32(0.0))
 
     def matched_idf(self, terms: QueryTerms, docs: np.ndarray) -> np.ndarray:
         """For each given document, the total IDF of the query tokens it contains."""

@@ -63,6 +63,7 @@ class FaissVectorIndex:
         self._index = index
         self.kind = kind
         self._tombstones = np.unique(tombstones) if tombstones is not None else np.zeros(0, np.int64)
+        self._stored: _StoredVectors | bool | None = False  # False: not looked at yet (see `_stored_vectors`)
 
     @classmethod
     def create(cls, dimension: int, expected_size: int = 0, kind: str | None = None) -> FaissVectorIndex:
@@ -114,8 +115,21 @@ class FaissVectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self.dimension), dtype=np.float32)
+        stored = self._stored_vectors()
+        if stored is not None:
+            return stored.rows(ids)
         out: np.ndarray = self._index.reconstruct_batch(ids)
         return out
+
+    def _stored_vectors(self) -> _StoredVectors | None:
+        """The stored vectors read in place, or None when the storage is not a plain float16/float32 table.
+
+        The index never changes once wrapped (`with_vectors` and `without` return new objects), so the view
+        stays valid as long as this object holds the index.
+        """
+        if self._stored is False:
+            self._stored = _StoredVectors.of(self._index)
+        return self._stored if isinstance(self._stored, _StoredVectors) else None
 
     def with_vectors(self, ids: np.ndarray, vectors: np.ndarray, rows: np.ndarray | None = None) -> FaissVectorIndex:
         """A new index that also holds these vectors (the old one stays valid for in-flight searches).
@@ -164,3 +178,52 @@ class FaissVectorIndex:
         kind = "hnsw" if "HNSW" in type(faiss.downcast_index(index.index)).__name__ else "flat"
         stones = path.with_suffix(".tombstones.npy")
         return cls(index, kind, np.load(stones) if stones.exists() else None)
+
+
+class _StoredVectors:
+    """A zero-copy NumPy view of an `IndexIDMap2`'s stored vectors, for candidates' exact scores.
+
+    FAISS' `reconstruct_batch` decodes one vector at a time through the id map's hash table (about half of a
+    100k-entry search's candidate scoring); the same rows gathered from the code table give bitwise the same
+    float32 values (float16 widens exactly).
+    """
+
+    def __init__(self, table: np.ndarray, id_map: np.ndarray) -> None:
+        self._table = table  # (ntotal, dimension), float16 or float32, a view of FAISS-owned memory
+        self._id_map = id_map  # internal row -> external id, ascending
+        self._identity = bool(len(id_map) == 0 or (id_map[0] == 0 and id_map[-1] == len(id_map) - 1))
+
+    @classmethod
+    def of(cls, index: Any) -> _StoredVectors | None:
+        """The view for an IDMap2 over IndexFlat, IndexHNSWFlat or IndexHNSWSQ(fp16), else None."""
+        faiss = _faiss()
+        try:
+            base = faiss.downcast_index(index.index)
+            storage = faiss.downcast_index(base.storage) if hasattr(base, "storage") else base
+            dim = int(storage.d)
+            if isinstance(storage, faiss.IndexFlat):
+                dtype: Any = np.float32
+            elif isinstance(storage, faiss.IndexScalarQuantizer) and storage.sq.qtype == faiss.ScalarQuantizer.QT_fp16:
+                dtype = np.float16
+            else:
+                return None
+            n = int(storage.ntotal)
+            if not n or int(storage.code_size) != dim * np.dtype(dtype).itemsize:
+                return None
+            codes = faiss.rev_swig_ptr(storage.codes.data(), n * int(storage.code_size))
+            id_map = faiss.rev_swig_ptr(index.id_map.data(), int(index.id_map.size()))
+        except (AttributeError, TypeError):
+            return None
+        if len(id_map) != n or (n > 1 and not bool(np.all(id_map[1:] > id_map[:-1]))):
+            return None
+        return cls(codes.view(dtype).reshape(n, dim), id_map)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The float32 vectors of these external ids (KeyError for an id never added)."""
+        rows = ids if self._identity else np.searchsorted(self._id_map, ids)
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= len(self._id_map)):
+            raise KeyError("id not in the index")
+        if not self._identity and not np.array_equal(self._id_map[rows], ids):
+            raise KeyError("id not in the index")
+        out: np.ndarray = self._table[rows].astype(np.float32)
+        return out

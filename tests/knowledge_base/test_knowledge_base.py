@@ -112,3 +112,26 @@ def test_bad_arguments_are_rejected(kb: tuple[KnowledgeBase, CountingEmbedder]) 
         base.search("x", top_k=0)
     with pytest.raises(InvalidInput):
         base.search("x", vector=np.zeros(3, dtype=np.float32))
+
+
+def test_answers_can_be_left_out_of_the_char_and_pinyin_channels() -> None:
+    from knowledge_base.indexes import IndexConfig, IndexSet
+
+    embedder = HashingEmbedder(dimension=32)
+    entries = [
+        FaqEntry(id="refund", question="课程怎么退款", answer="在订单页面点击申请售后即可。", category="c"),
+        FaqEntry(id="invoice", question="怎么开发票", answer="发票在个人中心下载。", category="c"),
+    ]
+    answer_doc = 1  # the refund entry's documents: its question (0), then its answer
+    for config, in_chars in ((IndexConfig(), True), (IndexConfig(answer_channels=("words",)), False)):
+        ix = IndexSet.empty(config, embedder.dimension).add(entries, embedder.embed)
+        assert int(ix.doc_pos[answer_doc]) == -1
+        words = ix.sparse["words"].search(ix.sparse["words"].encode(analyze("申请售后").words), 5)
+        chars = ix.sparse["chars"].search(ix.sparse["chars"].encode(analyze("申请售后").chars), 5)
+        assert answer_doc in words.docs.tolist()
+        assert (answer_doc in chars.docs.tolist()) == in_chars
+    # the choice is part of the snapshot; manifests written before it existed indexed answers everywhere
+    words_only = IndexConfig(answer_channels=("words",))
+    assert IndexConfig.from_json(words_only.to_json()) == words_only
+    before = {k: v for k, v in IndexConfig().to_json().items() if k != "answer_channels"}
+    assert all(IndexConfig.from_json(before).indexes_answer(c) for c in ("words", "chars", "pinyin"))

@@ -122,3 +122,26 @@ def test_a_large_faq_is_indexed_from_a_float16_table_with_the_vectors_hnsw_keeps
     np.testing.assert_allclose(
         ix.word_vectors.matrix, embedder.embed([word_gloss(w) for w in words]), rtol=0, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw-float32"])
+def test_candidates_get_exactly_the_stored_vectors_after_adds_and_removals(kind: str, tmp_path: Path) -> None:
+    import faiss
+
+    x = _vectors()
+    ids = np.arange(0, 2 * len(x), 2)  # gaps in the ids, as after removed entries
+    if kind == "hnsw-float32":  # the layout of snapshots written by older versions
+        old = faiss.IndexIDMap2(faiss.IndexHNSWFlat(32, 16, faiss.METRIC_INNER_PRODUCT))
+        old.add_with_ids(x, ids)
+        faiss.write_index(old, str(tmp_path / "dense.faiss"))
+        index = FaissVectorIndex.load(tmp_path / "dense.faiss")
+    else:
+        index = FaissVectorIndex.create(32, kind=kind).with_vectors(ids, x)
+    index = index.without(ids[10:20]).with_vectors(np.array([1001, 1003]), x[:2] * -1)
+    wanted = np.array([1003, 0, 598, 40, 1001, 2])
+    got = index.vectors(wanted)
+    assert np.array_equal(got, index._index.reconstruct_batch(wanted))  # what FAISS itself decodes, bit for bit
+    np.testing.assert_allclose(got[[1, 3, 5]], x[[0, 20, 1]], atol=1e-3 if kind == "hnsw" else 0)
+    np.testing.assert_allclose(got[0], -x[1], atol=1e-3 if kind == "hnsw" else 0)
+    with pytest.raises(KeyError):
+        index.vectors(np.array([1]))  # never added
