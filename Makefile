@@ -52,6 +52,8 @@ evals: install
 	$(BIN)/python -m evals.dialogue_replay --compare-context
 	$(BIN)/python -m evals.kb_eval --faq evals/data/foreign/exam/faq.csv --queries evals/data/foreign/exam/queries.csv --out evals/reports/foreign_exam
 	$(BIN)/python -m evals.dialogue_replay --dialogues evals/data/foreign/exam/dialogues.jsonl --faq evals/data/foreign/exam/faq.csv --intents evals/data/foreign/exam/intents.csv --out evals/reports/foreign_exam_dialogues
+	$(BIN)/python -m evals.kb_eval --faq evals/data/foreign/lang/faq.csv --queries evals/data/foreign/lang/queries.csv --out evals/reports/foreign_lang
+	$(BIN)/python -m evals.dialogue_replay --dialogues evals/data/foreign/lang/dialogues.jsonl --faq evals/data/foreign/lang/faq.csv --intents evals/data/foreign/lang/intents.csv --out evals/reports/foreign_lang_dialogues
 	$(BIN)/python -m evals gaps
 
 bench: install
