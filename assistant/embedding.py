@@ -63,6 +63,31 @@ class HashingEmbedder:
         return normalize_rows(out)
 
 
+class RecordingEmbedder:
+    """Another embedder, recording the texts of each call: how benchmarks and tests count model calls."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.calls: list[list[str]] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def texts(self) -> list[str]:
+        """Every text embedded so far, in call order."""
+        return [text for call in self.calls for text in call]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)
+
+
 class CachingEmbedder:
     """An LRU cache in front of another embedder; repeated texts (FAQ titles, quick replies) cost nothing."""
 

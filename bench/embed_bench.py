@@ -51,33 +51,13 @@ def _pct(values: Sequence[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2)
 
 
-class _Recorder:
-    """Passes calls through and keeps the texts of each one."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.calls: list[list[str]] = []
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    @property
-    def dimension(self) -> int:
-        return int(self.inner.dimension)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return np.asarray(self.inner.embed(texts))
-
-
 def record(queries: Sequence[str], model: Any) -> tuple[list[list[str]], dict[str, Any]]:
     """What each query sends to the model through one shared cache (texts of the call), and the cache's hit rate."""
-    from assistant.embedding import CachingEmbedder
+    from assistant.embedding import CachingEmbedder, RecordingEmbedder
     from knowledge_base import build_knowledge_base, load_faq
 
     kb = build_knowledge_base(load_faq([ROOT / "demo" / "faq"]), CachingEmbedder(model, max_entries=200_000))
-    recorder = _Recorder(model)
+    recorder = RecordingEmbedder(model)
     shared = CachingEmbedder(recorder)
     kb._embedder = shared  # the search path as served, minus the batching wrapper (one query at a time)
     per_query: list[list[str]] = []

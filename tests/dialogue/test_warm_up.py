@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-import numpy as np
+from collections.abc import Callable
 
 from assistant.dialogue import DialogueEngine, Policy
 from assistant.dialogue.policy import RetrievalPolicy
-from assistant.embedding import CachingEmbedder, HashingEmbedder
+from assistant.embedding import CachingEmbedder, HashingEmbedder, RecordingEmbedder
 from tests.dialogue.fakes import Chat, FakeIntents, FakeKB
 
 BROKEN = "下载的课过几天就打不开了"
-
-
-class CountingEmbedder(HashingEmbedder):
-    """The hashing fake, recording the texts of each call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.append(list(texts))
-        return super().embed(texts)
 
 
 def _weak_hits(kb: FakeKB, intents: FakeIntents) -> None:
@@ -40,16 +26,16 @@ def test_after_warm_up_a_backed_weak_hit_costs_the_turn_no_model_call_for_the_en
     policy = Policy(retrieval=RetrievalPolicy(corroborated_evidence=0.4))
     results = []
     for warm in (False, True):
-        model = CountingEmbedder()
+        model = RecordingEmbedder(HashingEmbedder())
         engine = make_engine(policy=policy, embedder=CachingEmbedder(model))
         if warm:
             engine.warm_up(list(kb.entries))
-            assert len(model.texts) == 1  # every entry's question in one call
-            assert len(model.texts[0]) == len(kb.entries)
-            model.texts.clear()
+            assert len(model.calls) == 1  # every entry's question in one call
+            assert len(model.calls[0]) == len(kb.entries)
+            model.calls.clear()
         decision = Chat(engine).say(BROKEN)
         results.append((decision.action, decision.faq_id, decision.trace.notes))
-        embedded = [text for call in model.texts for text in call]
+        embedded = model.texts
         if warm:
             assert embedded == [BROKEN]  # the message only
         else:
@@ -61,7 +47,7 @@ def test_after_warm_up_a_backed_weak_hit_costs_the_turn_no_model_call_for_the_en
 def test_warm_up_skips_ids_the_knowledge_base_does_not_have(
     kb: FakeKB, make_engine: Callable[..., DialogueEngine]
 ) -> None:
-    model = CountingEmbedder()
+    model = RecordingEmbedder(HashingEmbedder())
     engine = make_engine(embedder=CachingEmbedder(model))
     engine.warm_up(["no-such-entry", "invoice"])
-    assert model.texts == [["怎么开发票"]]
+    assert model.calls == [["怎么开发票"]]

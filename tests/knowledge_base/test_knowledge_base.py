@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
-from assistant.embedding import HashingEmbedder
+from assistant.embedding import HashingEmbedder, RecordingEmbedder
 from knowledge_base import FaqEntry, KnowledgeBase, build_knowledge_base
 from knowledge_base.analysis import analyze, gloss
 from knowledge_base.expansion import word_gloss
 from knowledge_base.indexes import entry_documents
-
-
-class CountingEmbedder(HashingEmbedder):
-    """The fake embedder, recording every text it embeds."""
-
-    def __init__(self) -> None:
-        super().__init__(dimension=64)
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        return super().embed(texts)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +18,9 @@ def built(faq_entries: list[FaqEntry]) -> KnowledgeBase:
 
 
 @pytest.fixture
-def kb(built: KnowledgeBase) -> tuple[KnowledgeBase, CountingEmbedder]:
+def kb(built: KnowledgeBase) -> tuple[KnowledgeBase, RecordingEmbedder]:
     """A fresh KnowledgeBase over the built indexes, so each test may mutate its own."""
-    embedder = CountingEmbedder()
+    embedder = RecordingEmbedder(HashingEmbedder(dimension=64))
     return KnowledgeBase(built.indexes, built.models, embedder, built.manifest), embedder
 
 
@@ -47,7 +33,7 @@ NEW = FaqEntry(
 )
 
 
-def test_get_and_entries(kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries: list[FaqEntry]) -> None:
+def test_get_and_entries(kb: tuple[KnowledgeBase, RecordingEmbedder], faq_entries: list[FaqEntry]) -> None:
     base, _ = kb
     assert base.get("invoice") == next(e for e in faq_entries if e.id == "invoice")
     assert base.get("nope") is None
@@ -55,7 +41,7 @@ def test_get_and_entries(kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries
 
 
 def test_add_embeds_only_the_new_texts_and_is_searchable(
-    kb: tuple[KnowledgeBase, CountingEmbedder], faq_entries: list[FaqEntry]
+    kb: tuple[KnowledgeBase, RecordingEmbedder], faq_entries: list[FaqEntry]
 ) -> None:
     base, embedder = kb
     table = base.indexes.word_vectors
@@ -73,7 +59,7 @@ def test_add_embeds_only_the_new_texts_and_is_searchable(
     assert base.changes == 1
 
 
-def test_remove_takes_the_entry_out_of_every_index(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+def test_remove_takes_the_entry_out_of_every_index(kb: tuple[KnowledgeBase, RecordingEmbedder]) -> None:
     base, embedder = kb
     assert base.search("怎么开发票？").hits[0].id == "invoice"
     assert base.remove(["invoice", "not-there"]) == 1
@@ -86,7 +72,7 @@ def test_remove_takes_the_entry_out_of_every_index(kb: tuple[KnowledgeBase, Coun
     assert not {q for e in base.entries for q in e.all_questions} & set(embedder.texts)
 
 
-def test_add_with_an_existing_id_replaces_the_entry(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+def test_add_with_an_existing_id_replaces_the_entry(kb: tuple[KnowledgeBase, RecordingEmbedder]) -> None:
     base, _ = kb
     updated = FaqEntry(id="coupon", question="兑换码在哪里输入？", answer="在「我的」→「兑换」输入。")
     base.add([updated])
@@ -96,7 +82,7 @@ def test_add_with_an_existing_id_replaces_the_entry(kb: tuple[KnowledgeBase, Cou
     assert "coupon" not in [h.id for h in base.search("优惠券怎么用？", top_k=3).hits[:1]]
 
 
-def test_searches_keep_their_view_while_entries_change(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+def test_searches_keep_their_view_while_entries_change(kb: tuple[KnowledgeBase, RecordingEmbedder]) -> None:
     base, _ = kb
     before = base.indexes
     base.remove(["replay"])
@@ -104,7 +90,7 @@ def test_searches_keep_their_view_while_entries_change(kb: tuple[KnowledgeBase, 
     assert base.indexes.slot_of.get("replay") is None
 
 
-def test_bad_arguments_are_rejected(kb: tuple[KnowledgeBase, CountingEmbedder]) -> None:
+def test_bad_arguments_are_rejected(kb: tuple[KnowledgeBase, RecordingEmbedder]) -> None:
     from assistant.errors import InvalidInput
 
     base, _ = kb

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, RecordingEmbedder
 from assistant.errors import InvalidInput
 from knowledge_base import KnowledgeBase
 
@@ -126,36 +125,16 @@ def test_empty_query_has_no_answer(real_kb: KnowledgeBase) -> None:
     assert not result.answerable
 
 
-class _CountingEmbedder:
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.texts = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts += len(texts)
-        return self.inner.embed(texts)
-
-
 def test_search_given_every_model_output_calls_no_model_and_finds_what_a_plain_search_finds(
     real_kb: KnowledgeBase, real_embedder: Embedder
 ) -> None:
-    counting = _CountingEmbedder(real_embedder)
+    counting = RecordingEmbedder(real_embedder)
     kb = KnowledgeBase(real_kb.indexes, real_kb.models, counting, real_kb.manifest)
     # a homophone typo, English, out of scope, and a word no entry holds (its gloss must be embedded)
     queries = ["课程退宽", "How can I get my money back", "明天天气", "淘宝买的课怎么退"]
     prepared = kb.query_vectors(queries)
-    assert counting.texts > len(queries)  # the glosses and the unseen words were embedded with the texts
-    counting.texts = 0
+    assert len(counting.texts) > len(queries)  # the glosses and the unseen words were embedded with the texts
+    counting.calls.clear()
     for query, ready in zip(queries, prepared, strict=True):
         given, plain = kb.search(query, prepared=ready), real_kb.search(query)
         assert [h.id for h in given.hits] == [h.id for h in plain.hits]
@@ -164,9 +143,9 @@ def test_search_given_every_model_output_calls_no_model_and_finds_what_a_plain_s
     previous = real_kb.get("refund-course")
     assert previous is not None
     ready = kb.query_vectors(["那会员呢？"])[0]
-    counting.texts = 0
+    counting.calls.clear()
     followup = kb.search("那会员呢？", context=previous.question, prepared=ready)
-    assert counting.texts == 0  # the context is an FAQ question: its vectors are stored
+    assert counting.texts == []  # the context is an FAQ question: its vectors are stored
     assert followup.hits[0].id == "refund-member"
     with pytest.raises(InvalidInput):
         kb.search_batch(queries, prepared=prepared[:1])
