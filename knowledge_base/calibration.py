@@ -137,18 +137,24 @@ def _neighbour(ix: IndexSet, slot: int, rng: random.Random) -> int | None:
     return rng.choice(slots) if slots else None
 
 
+def _fresh_words(text: str, known: FaqEntry) -> list[str]:
+    """The words of `text` (each once, in order) that none of `known`'s questions use and that can name a thing:
+    no question words, at least two characters in Chinese or three letters in English."""
+    seen = {w for q in known.all_questions for w in analyze(q).words}
+    return [
+        w
+        for w in dict.fromkeys(analyze(text).words)
+        if w not in seen and w not in QUESTION_WORDS and (len(w) >= 2 if has_cjk(w) else len(w) >= 3)
+    ]
+
+
 def _follow_up(ix: IndexSet, slot: int, other: int, rng: random.Random) -> str | None:
     """A short follow-up naming what sets `slot` apart from `other`: 那会员呢？ after a course refund."""
     entry, previous = ix.entries[slot], ix.entries[other]
     if entry is None or previous is None:
         return None
-    seen = {w for q in previous.all_questions for w in analyze(q).words}
     source = entry.question if rng.random() < 0.7 else rng.choice(entry.all_questions)
-    fresh = [
-        w
-        for w in dict.fromkeys(analyze(source).words)
-        if w not in seen and w not in QUESTION_WORDS and (len(w) >= 2 if has_cjk(w) else len(w) >= 3)
-    ]
+    fresh = _fresh_words(source, previous)
     if not fresh:
         return None
     # questions put their topic first (训练营可以退款吗, 支付宝开通的自动续费…): name the first new word
@@ -162,12 +168,7 @@ def _detail_follow_up(entry: FaqEntry, rng: random.Random) -> str | None:
     """A short follow-up about a detail only the entry's answer mentions: 要花钱吗 after the course-extension answer."""
     if not entry.answer:
         return None
-    seen = {w for q in entry.all_questions for w in analyze(q).words}
-    fresh = [
-        w
-        for w in dict.fromkeys(analyze(entry.answer).words)
-        if w not in seen and w not in QUESTION_WORDS and (len(w) >= 2 if has_cjk(w) else len(w) >= 3)
-    ]
+    fresh = _fresh_words(entry.answer, entry)
     if not fresh:
         return None
     # the rarer half: what a user asks about (费用, 邮寄) rather than the answer's filler (进入, 内容)
@@ -191,8 +192,9 @@ def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> 
     detail_rng = random.Random(len(live))
     for slot in _sample_slots(ix, detail_rng):
         entry = ix.entries[slot]
-        wanted = entry is not None and detail_rng.random() < DETAIL_FOLLOW_UP_SHARE
-        if wanted and entry is not None and (query := _detail_follow_up(entry, detail_rng)):
+        if entry is None or detail_rng.random() >= DETAIL_FOLLOW_UP_SHARE:
+            continue
+        if query := _detail_follow_up(entry, detail_rng):
             probes.append(Probe(query, slot, (), slot, detail_rng.choice(entry.all_questions[:2])))
     for probe in plain:
         if rng.random() >= STANDALONE_WITH_CONTEXT:
