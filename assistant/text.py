@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
-_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
-_TOKEN_RE = re.compile(f"[{_CJK}]+|[a-z0-9]+(?:['.][a-z0-9]+)*")
+# The CJK ideograph blocks (unified, extension A, compatibility), for character classes across the project.
+CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
+_CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
+_TOKEN_RE = re.compile(f"[{CJK_CHARS}]+|[a-z0-9]+(?:['.][a-z0-9]+)*")
 _SPACE_RE = re.compile(r"\s+")
 
 _jieba_lock = threading.Lock()

@@ -12,15 +12,14 @@ from importlib import resources
 
 from assistant import text as _text
 from assistant.gloss import english_gloss
-from assistant.text import has_cjk, normalize, pinyin_tokens, words_cached
+from assistant.text import CJK_CHARS, has_cjk, normalize, pinyin_tokens, words_cached
 from knowledge_base.pinyin import latin_pinyin_syllables, split_pinyin
 
 CHANNELS: tuple[str, ...] = ("words", "chars", "pinyin")
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 # Same tokenisation as assistant.text.words, but run by run so n-grams never cross punctuation.
-_SEGMENT_RE = re.compile(f"[{_CJK}]+|[a-z0-9]+(?:['.][a-z0-9]+)*")
+_SEGMENT_RE = re.compile(f"[{CJK_CHARS}]+|[a-z0-9]+(?:['.][a-z0-9]+)*")
 
 
 # Question words are content for retrieval (多久 vs 多少 tell what is asked) but never a topic by themselves.

@@ -6,11 +6,11 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from assistant.text import normalize, words
+from assistant.text import CJK_CHARS, normalize, words
 
 FollowUpKind = Literal["anaphoric", "short"]
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _ZH_OPENERS = ("那", "那么", "那如果", "如果是", "要是", "还有", "另外", "它", "这个", "那个", "这种", "同样")
 _ZH_REFERENCES = ("它", "这个", "那个", "这样", "那样", "这些", "那些", "上面", "刚才", "前面", "同样")

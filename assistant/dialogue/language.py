@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import normalize
+from assistant.text import CJK_CHARS, normalize
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _LATIN_WORD_RE = re.compile(r"[a-z]+")
 
 

@@ -10,7 +10,7 @@ import math
 import re
 from functools import lru_cache
 
-from assistant.text import normalize
+from assistant.text import CJK_CHARS, normalize
 
 # Valence on a -4..4 scale; multi-character and multi-word terms win over their parts (longest match).
 _VALENCE: dict[str, float] = {
@@ -72,14 +72,13 @@ _EXCLAMATION_BOOST = 0.292  # per "!" up to four
 _CAPS_BOOST = 0.733  # a SHOUTED word in otherwise normal text
 _ALPHA = 15.0  # normalisation constant of VADER: score = s / sqrt(s^2 + alpha)
 
-_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z]+(?:'[a-z]+)?|[!?.,;:，。！？；：、]")
+_UNIT_RE = re.compile(f"[{CJK_CHARS}]|[a-z]+(?:'[a-z]+)?|[!?.,;:，。！？；：、]")
 _CLAUSE_END = set(",.;:!?，。！？；：、")
 _CAPS_RE = re.compile(r"\b[A-Z]{3,}\b")
 _WORD_RE = re.compile(r"\b[A-Za-z]{3,}\b")
 
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_SPACE_RE = re.compile(f"(?<=[{_CJK}])\\s+|\\s+(?=[{_CJK}])")
+_CJK_SPACE_RE = re.compile(f"(?<=[{CJK_CHARS}])\\s+|\\s+(?=[{CJK_CHARS}])")
 
 
 def _clauses(text: str) -> str:

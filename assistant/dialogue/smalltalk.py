@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import normalize
+from assistant.text import CJK_CHARS, normalize
 
 GREETING = "greeting"
 THANKS_GOODBYE = "thanks_goodbye"
@@ -25,7 +25,7 @@ _FILLERS = (
 )  # fmt: skip
 _GOODBYES = ("再见", "拜拜", "回见", "下次见", "goodbye", "bye", "see you")
 _LATIN = re.compile(r"^[a-z ]+$")
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
