@@ -95,6 +95,24 @@ def test_follow_up_uses_the_previous_topic(real_kb: KnowledgeBase) -> None:
     assert _top(real_kb, "那会员呢？", context=previous.question) == ("refund-member", True)
 
 
+@pytest.mark.parametrize(
+    ("follow_up", "entry"),
+    [
+        ("学习进度有要求吗", "refund-course"),  # the course refund's answer names the progress limit
+        ("要等几个小时", "replay"),  # the replay's answer says how long
+        ("订单详情页在哪", "invoice"),  # the invoice answer's menu path
+    ],
+)
+def test_a_follow_up_about_a_detail_of_the_answer_stays_on_its_entry(
+    real_kb: KnowledgeBase, follow_up: str, entry: str
+) -> None:
+    # Only the answer, not any question of the entry, holds the detail asked about: the build-time follow-up
+    # probes about their own answer teach the model with a context that such a follow-up keeps its topic.
+    previous = real_kb.get(entry)
+    assert previous is not None
+    assert _top(real_kb, follow_up, context=previous.question) == (entry, True)
+
+
 def test_scores_are_probabilities_best_first(real_kb: KnowledgeBase) -> None:
     result = real_kb.search("会员能退吗", top_k=4)
     scores = [h.score for h in result.hits]
