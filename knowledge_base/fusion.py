@@ -90,11 +90,7 @@ def monotone(name: str) -> bool:
 
 
 def _fit(
-    matrix: np.ndarray,
-    labels: np.ndarray,
-    regularisation: float,
-    features: tuple[str, ...],
-    start: np.ndarray | None = None,
+    matrix: np.ndarray, labels: np.ndarray, regularisation: float, features: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """L2-regularised logistic regression on standardised features, evidence weights bounded at zero.
 
@@ -121,7 +117,7 @@ def _fit(
         return float(nll + penalty * w @ w), grad
 
     bounds = [(0.0, None) if monotone(f) else (None, None) for f in features] + [(None, None)]
-    start = np.zeros(x.shape[1] + 1) if start is None else start
+    start = np.zeros(x.shape[1] + 1)
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
     return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
 
@@ -186,19 +182,15 @@ def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLD
     fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
     row_fold = probe_fold[data.probe]
-    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
-    # each fold's optimum lies near the full fit's: starting there saves most of the solver's iterations
-    warm = np.r_[coef, intercept]
     oof = np.zeros(len(data.labels))
     for fold in range(folds):
         train, test = row_fold != fold, row_fold == fold
         if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        f_mean, f_scale, f_coef, f_intercept = _fit(
-            data.matrix[train], data.labels[train], regularisation, features, warm
-        )
-        z = ((data.matrix[test] - f_mean) / f_scale) @ f_coef + f_intercept
+        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
+        z = ((data.matrix[test] - mean) / scale) @ coef + intercept
         oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     top_p, top_ok = top_per_probe(oof, data, n_probes)
     threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
+    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
     return FusionModel(features, mean, scale, coef, intercept, threshold, metrics)
