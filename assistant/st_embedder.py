@@ -275,11 +275,16 @@ def length_groups(lengths: Sequence[int], run_cost: int = RUN_COST_TOKENS, limit
     return groups[::-1]
 
 
-def load_embedder(model: str, backend: str = "onnx", cache_dir: Path | None = None, threads: int = 0) -> Embedder:
+def load_embedder(
+    model: str, backend: str = "onnx", cache_dir: Path | None = None, threads: int = 0, gloss_words: int = 0
+) -> Embedder:
     """Build the configured embedder (not yet loaded: call `warm_up()` or the first `embed`).
 
     `threads` bounds ONNX Runtime's threads per model call (0: one per core). A model name ending in `+int8`
     (as an int8 snapshot's manifest records it) selects the quantised ONNX model whatever the backend says.
+    The fp32 ONNX model also serves the glosses of the `gloss_words` most frequent dictionary words from a
+    table embedded once beside the exported model (`assistant.gloss_vectors`; 0: none, as one-off tools want):
+    the same vectors, without their model runs.
     """
     base = model.removesuffix(INT8_SUFFIX)
     if backend == "onnx-int8" or base != model:
@@ -287,5 +292,11 @@ def load_embedder(model: str, backend: str = "onnx", cache_dir: Path | None = No
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     if backend == "onnx":
-        return OnnxEmbedder(model, cache_dir=cache_dir, threads=threads)
+        onnx = OnnxEmbedder(model, cache_dir=cache_dir, threads=threads)
+        if gloss_words == 0:
+            return onnx
+        from assistant.gloss_vectors import PrecomputedEmbedder
+
+        # int8 vectors shift with the texts batched beside them, so only fp32 has one exact vector per text.
+        return PrecomputedEmbedder(onnx, onnx.onnx_path.parent, gloss_words)
     raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx', 'onnx-int8' or 'torch'")
