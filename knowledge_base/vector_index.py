@@ -218,17 +218,16 @@ class _StoredVectors:
     float32 values (float16 widens exactly; 8-bit codes are decoded as FAISS does, below).
     """
 
-    def __init__(self, table: np.ndarray, id_map: np.ndarray, ranges: np.ndarray | None = None) -> None:
+    def __init__(
+        self, table: np.ndarray, id_map: np.ndarray, ranges: np.ndarray | None, row_of: np.ndarray | None
+    ) -> None:
         self._table = table  # (ntotal, dimension), float16, float32 or uint8 codes, a view of FAISS-owned memory
         self._id_map = id_map  # internal row -> external id
-        self._identity = bool(len(id_map) == 0 or (id_map[0] == 0 and id_map[-1] == len(id_map) - 1))
         self._ranges = ranges  # 8-bit codes: (2, dimension) of each dimension's minimum and range
-        self._row_of: np.ndarray | None = None  # external id -> row (-1: none) when ids were not added ascending
-        ascending = len(id_map) < 2 or bool(np.all(id_map[1:] > id_map[:-1]))
-        if not ascending:  # large builds add documents in embedding order (indexes._embed_into)
-            self._identity = False
-            self._row_of = np.full(int(id_map.max()) + 1, -1, dtype=np.int64)
-            self._row_of[id_map] = np.arange(len(id_map))
+        # external id -> row (-1: none) when the ids were not added in ascending order (large builds add documents
+        # in embedding order: indexes._embed_into); else ids are found by binary search, or are the rows
+        self._row_of = row_of
+        self._identity = row_of is None and bool(len(id_map) == 0 or (id_map[0] == 0 and id_map[-1] == len(id_map) - 1))
 
     @classmethod
     def of(cls, index: Any) -> _StoredVectors | None:
@@ -256,9 +255,15 @@ class _StoredVectors:
             id_map = faiss.rev_swig_ptr(index.id_map.data(), int(index.id_map.size()))
         except (AttributeError, TypeError):
             return None
-        if len(id_map) != n or len(np.unique(id_map)) != n:
+        if len(id_map) != n:
             return None
-        return cls(codes.view(dtype).reshape(n, dim), id_map, ranges)
+        row_of = None
+        if n > 1 and not bool(np.all(id_map[1:] > id_map[:-1])):
+            row_of = np.full(int(id_map.max()) + 1, -1, dtype=np.int64)
+            row_of[id_map] = np.arange(n)
+            if int(np.count_nonzero(row_of >= 0)) != n:  # an id added twice: leave it to FAISS
+                return None
+        return cls(codes.view(dtype).reshape(n, dim), id_map, ranges, row_of)
 
     def _positions(self, ids: np.ndarray) -> np.ndarray:
         """Rows of the code table holding these external ids (KeyError for an id never added)."""

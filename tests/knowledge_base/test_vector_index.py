@@ -56,6 +56,18 @@ def test_rows_pick_each_id_its_vector_from_a_table_of_distinct_vectors() -> None
     np.testing.assert_array_equal(index.vectors(np.arange(4)), table[rows])
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_ids_added_in_any_order_get_their_own_vectors(kind: str) -> None:
+    x = _vectors(50)
+    ids = np.random.default_rng(1).permutation(100)[:50]  # as large builds add documents: by text length
+    index = FaissVectorIndex.create(32, kind=kind).with_vectors(ids, x)
+    np.testing.assert_allclose(index.vectors(ids[::-1]), x[::-1], atol=1e-3 if kind == "hnsw" else 0)
+    np.testing.assert_allclose(index.similarities(ids[:5], x[0]), x[:5] @ x[0], atol=1e-3 if kind == "hnsw" else 1e-6)
+    missing = np.setdiff1d(np.arange(100), ids)[:1]
+    with pytest.raises(KeyError):
+        index.vectors(missing)
+
+
 @pytest.mark.integration
 def test_float16_and_8bit_hnsw_find_the_exact_neighbours_and_cosines_of_real_embeddings(
     real_embedder: Embedder,
