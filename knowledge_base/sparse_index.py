@@ -22,6 +22,10 @@ POSTING_SPAN = 1 << 20  # postings weighed and ranked per step when an index is 
 # `match` searches columns up to this long in one joined binary search (copying them costs less than a
 # numpy call per token); longer ones, each on its own. Results are the same either way.
 SHORT_POSTINGS = 2048
+# Posting weights are kept when an index has at most this many postings (16 MB; a 10k-entry channel has about
+# 2M): reading them is faster than computing them. Above it they are computed when read (35M postings, 140 MB
+# at 100k entries); both give the same float32 weights.
+STORED_WEIGHTS_MAX = 4_000_000
 # A term counted more often in one document scores as this many (BM25 saturates long before: tf / (tf + k1)).
 MAX_TF = 65_535
 
@@ -107,21 +111,26 @@ class Bm25SparseIndex:
         self._present = present.astype(bool, copy=False)
         n_present = max(int(self._present.sum()), 1)
         avg_len = float(self._doc_len[self._present].mean()) if self._present.any() else 1.0
-        self._avg_len = max(avg_len, 1e-9)
+        # BM25 length normalisation per document (float32, 4 bytes a document): weights are computed when read
+        self._norm = (K1 * (1.0 - B + B * self._doc_len / max(avg_len, 1e-9))).astype(np.float32)
         df = np.diff(self._indptr).astype(np.float64)
         self._idf = np.log1p((n_present - df + 0.5) / (df + 0.5)).astype(np.float32)
         doc_idf = np.zeros(len(self._doc_len))
+        stored = len(self._post_doc) <= STORED_WEIGHTS_MAX
+        self._weights = np.empty(len(self._post_doc), dtype=np.float32) if stored else None
         impact: list[np.ndarray] = []
         impact_weight: list[np.ndarray] = []
         # Postings are processed a span of tokens at a time: the per-posting temporaries of a whole channel
-        # (the char n-grams of 350k documents are 17M postings) peaked at about 100 bytes each. Posting
-        # weights are not kept (4 bytes each, 140 MB at 100k entries): `match` computes the few it reads.
+        # (the char n-grams of 350k documents are 17M postings) peaked at about 100 bytes each.
+        # Weights are kept only up to STORED_WEIGHTS_MAX postings.
         for first, last in _token_spans(self._indptr, POSTING_SPAN):
             lo, hi = int(self._indptr[first]), int(self._indptr[last])
             counts = np.diff(self._indptr[first : last + 1])
             token_of_post = np.repeat(np.arange(first, last, dtype=np.int32), counts)
             docs = self._post_doc[lo:hi]
             weights = self._weight(self._idf[token_of_post], self._post_tf[lo:hi], docs)
+            if self._weights is not None:
+                self._weights[lo:hi] = weights
             doc_idf += np.bincount(docs, weights=self._idf[token_of_post], minlength=len(self._doc_len))
             # each token's postings by descending weight, cut to IMPACT_POSTINGS
             order = np.lexsort((-weights, token_of_post))
@@ -141,8 +150,7 @@ class Bm25SparseIndex:
         """BM25 weights of postings (float32) from their token's IDF, term count and document; any shapes
         that broadcast: the same float32 steps for every posting, so a weight is the same wherever computed."""
         tf32 = tf.astype(np.float32)
-        norm = K1 * (1.0 - B + B * self._doc_len[docs] / self._avg_len)
-        out: np.ndarray = (idf * tf32 / (tf32 + norm)).astype(np.float32)
+        out: np.ndarray = idf * tf32 / (tf32 + self._norm[docs])
         return out
 
     @classmethod
@@ -271,10 +279,13 @@ class Bm25SparseIndex:
         last = np.maximum(ends - 1, starts)[:, None]
         np.minimum(pos, np.minimum(last, len(self._post_doc) - 1), out=pos)
         present = (self._post_doc[pos] == docs) & (ends > starts)[:, None]
-        # documents past this channel's last one (answers some channels skip) hold nothing: any row will do
-        inside = np.minimum(docs, len(self._doc_len) - 1)
-        weights = self._weight(self._idf[ids][:, None], self._post_tf[pos], inside[None, :])
-        return present, np.where(present, weights, np.float32(0.0))
+        if self._weights is not None:
+            return present, np.where(present, self._weights[pos], np.float32(0.0))
+        # weights only where a token is present (most pairs hold nothing); those documents are this channel's own
+        rows, columns = np.nonzero(present)
+        weights = np.zeros(present.shape, dtype=np.float32)
+        weights[rows, columns] = self._weight(self._idf[ids[rows]], self._post_tf[pos[rows, columns]], docs[columns])
+        return present, weights
 
     def matched_idf(self, terms: QueryTerms, docs: np.ndarray) -> np.ndarray:
         """For each given document, the total IDF of the query tokens it contains."""
