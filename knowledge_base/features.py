@@ -340,9 +340,9 @@ def candidate_features(
     cos: np.ndarray = np.zeros(len(docs))
     gcos: np.ndarray = np.zeros(len(docs))
     if config.dense and ix.dense is not None and view.vector is not None and len(docs):
-        cos = ix.dense.vectors(docs) @ view.vector
+        cos = ix.dense.similarities(docs, view.vector)
     if config.glossed and ix.gloss is not None and view.vectors.gloss is not None and len(docs):
-        gcos = ix.gloss.vectors(docs) @ view.vectors.gloss
+        gcos = ix.gloss.similarities(docs, view.vectors.gloss)
     rows: list[np.ndarray] = []  # per-document values whose maximum over question documents is a feature
     if config.dense:
         rows.append(cos)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -256,16 +256,12 @@ def _with_vectors(
     gloss_texts = [gloss_text(t) for t in texts] if glossed is not None else []
     word_texts = [word_gloss(w) for w in new_words]
     if dense.kind == "hnsw" and (glossed is None or glossed.kind == "hnsw"):
-        # HNSW indexes store float16 vectors: each index is built from a float16 table of its own texts (the
-        # largest arrays of a build: 350k texts and 350k glosses at 100k entries), freed before the next.
+        # HNSW indexes store float16 or 8-bit vectors: each vector goes into its index as soon as it is embedded,
+        # so no table of them all (270 MB per index at 100k entries, in float16) exists beside the graphs.
         # Word vectors stay float32 (their similarities are compared with a threshold).
-        table, rows = embed_unique(embed, texts, progress, "embedding FAQ", dtype=np.float16)
-        dense = dense.with_vectors(doc_ids, table, rows)
-        del table
+        dense = _embed_into(dense, embed, texts, doc_ids, progress, "embedding FAQ")
         if glossed is not None:
-            table, rows = embed_unique(embed, gloss_texts, progress, "embedding FAQ glosses", dtype=np.float16)
-            glossed = glossed.with_vectors(doc_ids, table, rows)
-            del table
+            glossed = _embed_into(glossed, embed, gloss_texts, doc_ids, progress, "embedding FAQ glosses")
         if word_vectors is not None:
             word_vectors = word_vectors.with_vectors(
                 new_words, embed_texts(embed, word_texts, progress, "embedding words")
@@ -284,6 +280,50 @@ def _with_vectors(
 
 
 EMBED_BATCH = 32
+TRAIN_SAMPLE = 8_192  # distinct texts embedded ahead for an 8-bit index to learn its ranges from
+ADD_CHUNK = 16_384  # vectors handed to the index per call
+
+
+def _embed_into(
+    index: FaissVectorIndex,
+    embed: Embed,
+    texts: Sequence[str],
+    doc_ids: np.ndarray,
+    progress: Progress | None,
+    stage: str,
+) -> FaissVectorIndex:
+    """`index` with each document's vector (of `texts[i]` for `doc_ids[i]`) added as it is embedded: distinct
+    texts once, in batches of similar length, handed over a chunk at a time (documents go in that order)."""
+    unique = list(dict.fromkeys(texts))
+    position = {text: i for i, text in enumerate(unique)}
+    rows = np.asarray([position[t] for t in texts], dtype=np.int64)
+    del position
+    by_row = np.argsort(rows, kind="stable")  # documents grouped by their text's row
+    bounds = np.searchsorted(rows[by_row], np.arange(len(unique) + 1))
+    order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+    advance = progress(stage, len(unique)) if progress is not None else None
+
+    def sample() -> np.ndarray:
+        return embed_texts(embed, unique[:: max(1, len(unique) // TRAIN_SAMPLE)])
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        ids: list[np.ndarray] = []
+        vectors: list[np.ndarray] = []
+        pending = 0
+        for start in range(0, len(order), EMBED_BATCH):
+            batch = np.asarray(order[start : start + EMBED_BATCH])
+            out = np.asarray(embed([unique[i] for i in batch]), dtype=np.float32)
+            counts = bounds[batch + 1] - bounds[batch]
+            ids.append(doc_ids[np.concatenate([by_row[bounds[i] : bounds[i + 1]] for i in batch])])
+            vectors.append(np.repeat(out, counts, axis=0))
+            pending += int(counts.sum())
+            if advance is not None:
+                advance(len(batch))
+            if pending >= ADD_CHUNK or start + EMBED_BATCH >= len(order):
+                yield np.concatenate(ids), np.vstack(vectors)
+                ids, vectors, pending = [], [], 0
+
+    return index.with_vector_chunks(chunks(), len(texts), sample)
 
 
 def embed_texts(

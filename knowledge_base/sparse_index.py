@@ -22,6 +22,10 @@ POSTING_SPAN = 1 << 20  # postings weighed and ranked per step when an index is 
 # `match` searches columns up to this long in one joined binary search (copying them costs less than a
 # numpy call per token); longer ones, each on its own. Results are the same either way.
 SHORT_POSTINGS = 2048
+# Posting weights are kept when an index has at most this many postings (16 MB; a 10k-entry channel has about
+# 2M): reading them is faster than computing them. Above it they are computed when read (35M postings, 140 MB
+# at 100k entries); both give the same float32 weights.
+STORED_WEIGHTS_MAX = 4_000_000
 # A term counted more often in one document scores as this many (BM25 saturates long before: tf / (tf + k1)).
 MAX_TF = 65_535
 
@@ -107,34 +111,47 @@ class Bm25SparseIndex:
         self._present = present.astype(bool, copy=False)
         n_present = max(int(self._present.sum()), 1)
         avg_len = float(self._doc_len[self._present].mean()) if self._present.any() else 1.0
+        # BM25 length normalisation per document (float32, 4 bytes a document): weights are computed when read
+        self._norm = (K1 * (1.0 - B + B * self._doc_len / max(avg_len, 1e-9))).astype(np.float32)
         df = np.diff(self._indptr).astype(np.float64)
         self._idf = np.log1p((n_present - df + 0.5) / (df + 0.5)).astype(np.float32)
-        self._weights = np.empty(len(self._post_doc), dtype=np.float32)
         doc_idf = np.zeros(len(self._doc_len))
+        stored = len(self._post_doc) <= STORED_WEIGHTS_MAX
+        self._weights = np.empty(len(self._post_doc), dtype=np.float32) if stored else None
         impact: list[np.ndarray] = []
+        impact_weight: list[np.ndarray] = []
         # Postings are processed a span of tokens at a time: the per-posting temporaries of a whole channel
         # (the char n-grams of 350k documents are 17M postings) peaked at about 100 bytes each.
+        # Weights are kept only up to STORED_WEIGHTS_MAX postings.
         for first, last in _token_spans(self._indptr, POSTING_SPAN):
             lo, hi = int(self._indptr[first]), int(self._indptr[last])
             counts = np.diff(self._indptr[first : last + 1])
             token_of_post = np.repeat(np.arange(first, last, dtype=np.int32), counts)
             docs = self._post_doc[lo:hi]
-            tf = self._post_tf[lo:hi].astype(np.float32)
-            norm = K1 * (1.0 - B + B * self._doc_len[docs] / max(avg_len, 1e-9))
-            weights = (self._idf[token_of_post] * tf / (tf + norm)).astype(np.float32)
-            self._weights[lo:hi] = weights
+            weights = self._weight(self._idf[token_of_post], self._post_tf[lo:hi], docs)
+            if self._weights is not None:
+                self._weights[lo:hi] = weights
             doc_idf += np.bincount(docs, weights=self._idf[token_of_post], minlength=len(self._doc_len))
             # each token's postings by descending weight, cut to IMPACT_POSTINGS
             order = np.lexsort((-weights, token_of_post))
             rank = np.arange(hi - lo) - np.repeat(self._indptr[first:last] - lo, counts)
-            impact.append(lo + order[rank < IMPACT_POSTINGS])
+            kept = order[rank < IMPACT_POSTINGS]
+            impact.append(lo + kept)
+            impact_weight.append(weights[kept])
         self._doc_idf = doc_idf.astype(np.float32)
         kept = np.concatenate(impact) if impact else np.zeros(0, dtype=np.int64)
         self._impact_doc = self._post_doc[kept]
-        self._impact_weight = self._weights[kept]
+        self._impact_weight = np.concatenate(impact_weight) if impact else np.zeros(0, dtype=np.float32)
         counts = np.minimum(np.diff(self._indptr), IMPACT_POSTINGS)
         self._impact_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._impact_ptr[1:])
+
+    def _weight(self, idf: np.ndarray, tf: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """BM25 weights of postings (float32) from their token's IDF, term count and document; any shapes
+        that broadcast: the same float32 steps for every posting, so a weight is the same wherever computed."""
+        tf32 = tf.astype(np.float32)
+        out: np.ndarray = idf * tf32 / (tf32 + self._norm[docs])
+        return out
 
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]], doc_ids: Sequence[int] | None = None) -> Bm25SparseIndex:
@@ -183,8 +200,10 @@ class Bm25SparseIndex:
         if not len(terms.ids):
             return np.zeros(n_docs, dtype=np.float64)
         starts, ends = self._indptr[terms.ids], self._indptr[terms.ids + 1]
-        docs = np.concatenate([self._post_doc[s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([self._weights[s:e] for s, e in zip(starts, ends, strict=True)])
+        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        docs = np.concatenate([self._post_doc[s:e] for s, e in spans])
+        idf = np.repeat(self._idf[terms.ids], ends - starts)
+        weights = self._weight(idf, np.concatenate([self._post_tf[s:e] for s, e in spans]), docs)
         return np.bincount(docs, weights=weights, minlength=n_docs)
 
     def search(self, terms: QueryTerms, n: int, exclude: np.ndarray | None = None) -> SparseHits:
@@ -260,7 +279,13 @@ class Bm25SparseIndex:
         last = np.maximum(ends - 1, starts)[:, None]
         np.minimum(pos, np.minimum(last, len(self._post_doc) - 1), out=pos)
         present = (self._post_doc[pos] == docs) & (ends > starts)[:, None]
-        return present, np.where(present, self._weights[pos], np.float32(0.0))
+        if self._weights is not None:
+            return present, np.where(present, self._weights[pos], np.float32(0.0))
+        # weights only where a token is present (most pairs hold nothing); those documents are this channel's own
+        rows, columns = np.nonzero(present)
+        weights = np.zeros(present.shape, dtype=np.float32)
+        weights[rows, columns] = self._weight(self._idf[ids[rows]], self._post_tf[pos[rows, columns]], docs[columns])
+        return present, weights
 
     def matched_idf(self, terms: QueryTerms, docs: np.ndarray) -> np.ndarray:
         """For each given document, the total IDF of the query tokens it contains."""

@@ -135,3 +135,18 @@ def test_match_finds_exactly_the_tokens_each_document_holds_whether_columns_are_
     held = [[tokens[row] in docs[d] and d % 3 != 0 for d in wanted] for row in range(len(tokens))]
     assert present.tolist() == held
     np.testing.assert_allclose(bm25, index.scores(query)[wanted], rtol=1e-6)
+
+
+def test_weights_computed_when_read_equal_stored_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    import knowledge_base.sparse_index as sparse
+
+    docs = [["退款", "课程", "发票"], ["会员", "退款"], ["发票", "开具", "发票"], ["课程"]] * 5
+    stored = Bm25SparseIndex.build(docs)
+    monkeypatch.setattr(sparse, "STORED_WEIGHTS_MAX", 0)  # a large index: weights are not kept
+    computed = Bm25SparseIndex.build(docs)
+    terms = stored.encode(["退款", "发票", "课程", "未知"])
+    candidates = np.array([0, 2, 3, 7, 19, 25])  # 25: a document this channel never held
+    for ours, theirs in zip(stored.match(terms, candidates), computed.match(terms, candidates), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(stored.scores(terms), computed.scores(terms))
+    np.testing.assert_array_equal(stored.search(terms, 5).docs, computed.search(terms, 5).docs)
