@@ -99,6 +99,8 @@ class PendingQuestion:
         intent = t.intent
         if intent is not None and intent.intent in SMALLTALK_INTENTS:
             return None
+        if pending.kind == "disambiguation" and (picked := self._picked_by_meaning(t, pending)) is not None:
+            return picked
         # "怎么用" or "价格" after "优惠券/会员 → 您是想问：…" narrows the vague question down rather than picking a
         # listed entry: a short reply is read with the question first, a longer one may be a new question.
         short = follow_up_kind(t.text) is not None
@@ -116,6 +118,27 @@ class PendingQuestion:
         if flow is not None and pending.kind == "slot":
             return self._replies.ask_flow(t, flow, again, again=True)
         return self._replies.ask_candidates(t, again, again=True)
+
+    def _picked_by_meaning(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
+        # "不想要了能退吗" to "录播课的有效期 / 录播课退款？" names no option, yet read with the question asked it
+        # surely means one of them: the reply picked that candidate by what it asks, not by its words.
+        found = self._kb.search(t.text, top_k=self._top_k, context=pending.query, vector=t.vector)
+        t.queries.append(trace_query(found, pending.query, found.answerable))
+        offered = {c.faq_id: c for c in pending.candidates}
+        top = found.top
+        if not found.answerable or top is None or top.id not in offered:
+            return None
+        # A new question that the question asked merely pulls towards a candidate ("会员权益有哪些" after "退款？
+        # 课程/会员") is surer of its own entry read alone.
+        own = self._search(t).result
+        if own.answerable and own.top is not None and own.top.id not in offered and own.top.score > top.score:
+            return None
+        entry = self._kb.get(top.id)
+        if entry is None:
+            return None
+        t.notes.append("chosen_by_meaning")
+        t.state = replace(t.state, pending=None)
+        return self._replies.answer(t, entry, top.score, found, f"{pending.query} {t.text}")
 
     def _refine(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
         refined = self._kb.search(f"{pending.query} {t.text}", top_k=self._top_k)
