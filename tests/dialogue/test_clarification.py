@@ -250,3 +250,22 @@ def test_a_new_question_pulled_towards_a_candidate_by_the_question_is_still_new(
     chat = Chat(make_engine())
     chat.say(VIDEO)
     assert chat.say("我想开一张公司抬头的发票").faq_id == "invoice"
+
+
+def test_a_weak_reading_of_an_offered_entry_is_backed_by_the_question_asked(
+    ambiguous: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "the offline one please" read after the question finds the download entry only weakly; the question the
+    # assistant asked backs its own candidates, so the calibrated share of the bar suffices (as for the intent).
+    reply = "the offline one please"
+    ambiguous.script(f"{VIDEO} {reply}", [("video-download", 0.15), ("live-replay", 0.05)])
+    backed = Policy(retrieval=RetrievalPolicy(corroborated_evidence=0.2))
+    chat = Chat(make_engine(policy=backed))
+    chat.say(VIDEO)
+    decision = chat.say(reply)
+    assert decision.faq_id == "video-download"
+    assert "chosen_by_meaning" in decision.trace.notes
+    # Uncalibrated (no backed share), the weak reading picks nothing and the question is asked again.
+    unbacked = Chat(make_engine())
+    unbacked.say(VIDEO)
+    assert unbacked.say(reply).action == "clarify"

@@ -323,6 +323,19 @@ def test_a_message_naming_only_a_shared_topic_and_a_vague_word_is_asked_about(
     assert Chat(make_engine()).say("证书上名字错了").faq_id == "cert-paper"
 
 
+def test_a_bare_english_topic_over_chinese_entries_is_asked_about(
+    certificates: FakeKB, make_engine: EngineFactory
+) -> None:
+    # No Chinese question contains "certificate": the entries it names are the top hit's kind close enough to offer.
+    certificates.script("certificate", [("cert-paper", 0.9), ("cert-get", 0.6), ("cert-verify", 0.55), ("speed", 0.52)])
+    decision = Chat(make_engine()).say("certificate")
+    assert decision.action == "clarify"
+    assert [q.payload for q in decision.quick_replies] == ["faq:cert-paper", "faq:cert-get", "faq:cert-verify"]
+    # Only one close entry of that kind: the word names it.
+    certificates.script("certificate", [("cert-paper", 0.9), ("cert-get", 0.3), ("speed", 0.52)])
+    assert Chat(make_engine()).say("certificate").faq_id == "cert-paper"
+
+
 def test_a_bare_word_only_one_entry_names_is_answered(certificates: FakeKB, make_engine: EngineFactory) -> None:
     certificates.script("倍速", [("speed", 0.9), ("cert-get", 0.1)])
     assert Chat(make_engine()).say("倍速").faq_id == "speed"
