@@ -131,7 +131,9 @@ def test_a_short_reply_to_which_entry_narrows_it_down_even_if_it_reads_as_anothe
     assert chat.say("会员").action == "clarify"
     decision = chat.say("价格")
     assert decision.faq_id == "membership-benefits"
-    assert "clarification_refined" in decision.trace.notes
+    # Read with the question, the reply names one of the offered entries: it picks that one.
+    assert "chosen_by_meaning" in decision.trace.notes
+    assert chat.state.pending is None
 
 
 # -- whether a flow asks -------------------------------------------------------------------------
