@@ -39,6 +39,7 @@ from assistant.dialogue.vague import bare_topic, entries_naming, flow_covering, 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
 from assistant.intents.types import OOS, IntentClassifier, IntentPrediction
+from assistant.text import has_cjk
 from knowledge_base.models import FaqEntry, Hit, SearchResult
 
 DEFAULT_DISAMBIGUATION_MARGIN = 0.1  # used when neither the caller nor policy.yaml gives a calibrated margin
@@ -91,7 +92,13 @@ class DialogueEngine:
         self._entry_intents = EntryIntents(kb, intents, embedder)
         self._flow_choice = FlowChoice(kb, flows, self._margin)
         self._pending = PendingQuestion(
-            kb, flows, self._replies, top_k=top_k, search=self._retrieve, reply_from=self._from_refined
+            kb,
+            flows,
+            self._replies,
+            top_k=top_k,
+            search=self._retrieve,
+            reply_from=self._from_refined,
+            backed_share=self._corroborated_evidence,
         )
 
     @property
@@ -277,6 +284,11 @@ class DialogueEngine:
         # An English speaker's "refund" names the one English refund article, not every entry mentioning it.
         own = [h for h in naming if (entry := self._kb.get(h.id)) is not None and entry.locale == t.locale]
         naming = own or naming
+        if not naming and not has_cjk(word) and result.top is not None:
+            # "refund" over a Chinese FAQ: no question contains the English word, so the entries it names are the
+            # top hit's kind among those close enough to offer (the answerable bar's calibrated share).
+            floor = self._corroborated_evidence * result.threshold
+            naming = [h for h in result.hits if h.category == result.top.category and h.score >= floor]
         if not is_shared_topic(naming):
             return None
         t.notes.append(f"bare_topic:{word}")

@@ -30,6 +30,7 @@ class PendingQuestion:
         top_k: int,
         search: Callable[[TurnContext], Retrieval],
         reply_from: Callable[[TurnContext, SearchResult], Outcome],
+        backed_share: float = 1.0,
     ) -> None:
         self._kb = kb
         self._flows = flows
@@ -37,6 +38,7 @@ class PendingQuestion:
         self._top_k = top_k
         self._search = search  # the turn's (cached) retrieval
         self._reply_from = reply_from  # answer, ask which, or fall back, from a search result
+        self._backed_share = backed_share  # share of the answerable bar that evidence another signal backs needs
 
     def on_quick_reply(self, t: TurnContext, payload: str) -> Outcome | None:
         """A button's meaning: a person, an FAQ entry, or a flow option (also from an earlier question)."""
@@ -99,6 +101,8 @@ class PendingQuestion:
         intent = t.intent
         if intent is not None and intent.intent in SMALLTALK_INTENTS:
             return None
+        if pending.kind == "disambiguation" and (picked := self._picked_by_meaning(t, pending)) is not None:
+            return picked
         # "怎么用" or "价格" after "优惠券/会员 → 您是想问：…" narrows the vague question down rather than picking a
         # listed entry: a short reply is read with the question first, a longer one may be a new question.
         short = follow_up_kind(t.text) is not None
@@ -116,6 +120,36 @@ class PendingQuestion:
         if flow is not None and pending.kind == "slot":
             return self._replies.ask_flow(t, flow, again, again=True)
         return self._replies.ask_candidates(t, again, again=True)
+
+    def _picked_by_meaning(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
+        # "不想要了能退吗" to "录播课的有效期 / 录播课退款？" names no option, yet read with the question asked it
+        # means one of them: the reply picked that candidate by what it asks, not by its words. The question itself
+        # backs the offered entries, so below the answerable bar the calibrated share of it (see `corroboration`)
+        # is evidence enough ("for my membership…" after "refund?" over a Chinese FAQ).
+        joined = f"{pending.query} {t.text}"
+        readings = self._kb.search_batch([t.text, joined], top_k=self._top_k, contexts=[pending.query, None])
+        offered = {c.faq_id: c for c in pending.candidates}
+        picks = []
+        for found, context in zip(readings, (pending.query, None), strict=True):
+            top = found.top
+            chosen = top is not None and top.id in offered and top.score >= found.threshold * self._backed_share
+            t.queries.append(trace_query(found, context, chosen))
+            if chosen and top is not None:
+                picks.append((top, found))
+        if not picks:
+            return None
+        top, found = max(picks, key=lambda p: p[0].score)
+        # A new question that the question asked merely pulls towards a candidate ("会员权益有哪些" after "退款？
+        # 课程/会员") is surer of its own entry read alone.
+        own = self._search(t).result
+        if own.answerable and own.top is not None and own.top.id not in offered and own.top.score > top.score:
+            return None
+        entry = self._kb.get(top.id)
+        if entry is None:
+            return None
+        t.notes.append("chosen_by_meaning")
+        t.state = replace(t.state, pending=None)
+        return self._replies.answer(t, entry, top.score, found, joined)
 
     def _refine(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
         refined = self._kb.search(f"{pending.query} {t.text}", top_k=self._top_k)

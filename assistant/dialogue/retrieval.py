@@ -76,11 +76,16 @@ def retrieve(
     # "那会员呢" asks about something new: a follow-up reading that only repeats the last answer loses to a
     # plain reading that finds something else.
     repeats = kind == "anaphoric" and _top_id(contextual) == last_faq_id and plain.answerable
+    # "能关掉吗" after the AI-training opt-out names only an action: what it acts on comes from the conversation,
+    # so a sure follow-up reading on the topic wins even where the verb alone matched something else more strongly.
+    acts_on_topic = (
+        top is not None and bool(last_category) and top.category == last_category and names_only_actions(text)
+    )
     use_context = (
         contextual.answerable
         and on_topic
         and not repeats
-        and (not plain.answerable or _top_score(contextual) > _top_score(plain))
+        and (not plain.answerable or _top_score(contextual) > _top_score(plain) or acts_on_topic)
     )
     # Neither reading is sure: keep the one on the topic that comes closer, so that a weak answer the topic backs
     # (see `corroboration`) is judged on the follow-up reading.
@@ -94,7 +99,10 @@ def retrieve(
     use_context = use_context or closer
     chosen = contextual if use_context else plain
     queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
-    if persists and last_faq_id is not None and not (plain.answerable and _top_id(plain) != last_faq_id):
+    # A sure reading of another entry means the statement names something new ("之前那个号已经停机了 换了新号"
+    # after the SMS-code answer is about changing the phone number), not that the last problem persists.
+    elsewhere = any(r.answerable and _top_id(r) != last_faq_id for r in (plain, chosen))
+    if persists and last_faq_id is not None and not elsewhere:
         # "换了网络也还是卡" after the stutter advice names no new question the FAQ answers: it is still that one.
         repeated = _repeat_last(kb, plain, contextual, last_faq_id)
         if repeated is not None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant.dialogue.context import content_words
 from assistant.dialogue.flows import Flow, Flows
-from assistant.text import normalize, words
+from assistant.text import CJK_CHARS, normalize, words
 from knowledge_base.analysis import QUESTION_WORDS
 from knowledge_base.models import Hit, SearchResult
 
 # Sentence particles carry no meaning of their own: "证书呢" and "退款啊" are still just the topic.
 _PARTICLES = frozenset(["吗", "呢", "啊", "吧", "呀", "了", "的", "嘛", "哦", "么", "哈"])
+_CJK_ONLY = re.compile(f"[{CJK_CHARS}]+")
 MIN_SHARED = 2  # a word that only one entry contains names that entry: it is a question, not a topic
+MAX_COMPOUND_CHARS = 4  # "小班课", "课时包": a compound noun; longer runs say more than one thing
 MAX_BARE_WORDS = 4  # "我想退款" and "账号有问题" are bare; a longer message says more than its one topic word
 
 
@@ -26,6 +30,13 @@ def bare_topic(text: str) -> str | None:
     found = [w for w in words(text) if w.strip() and w not in _PARTICLES]
     if len(found) == 1:
         return found[0]
+    # "小班课" or "课时包" is one compound noun the segmenter split into a word and a one-character head: the
+    # short CJK run is the word the entries' questions contain ("会员退款" is two topics, each a word of its own).
+    run = "".join(found)
+    compound = len(found) == 2 and min(map(len, found)) == 1 and len(run) <= MAX_COMPOUND_CHARS
+    plain_nouns = content_words(run) == found and not any(w in _VAGUE or w in QUESTION_WORDS for w in found)
+    if compound and _CJK_ONLY.fullmatch(run) and plain_nouns:
+        return run
     if len(found) > MAX_BARE_WORDS or any(w in QUESTION_WORDS for w in found):
         return None  # "怎么退款" asks something about the topic: the FAQ's answer to it is not a guess
     named = [w for w in content_words(text) if w not in _VAGUE and w not in _PARTICLES]

@@ -223,3 +223,49 @@ def test_an_entry_surer_than_the_flows_intent_is_answered_without_the_question(
     assert decision.action == "answer"
     assert decision.faq_id == "video-download"
     assert "answer_outweighs_intent" in decision.trace.notes
+
+
+def test_a_reply_that_means_one_candidate_read_with_the_question_picks_it(
+    ambiguous: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "能存到手机上吗" names neither offered entry, but read with the question asked it surely means the download one;
+    # alone it would find the app download.
+    ambiguous.script("能存到手机上吗", [("app-download", 0.6)])
+    ambiguous.script("能存到手机上吗", [("video-download", 0.7), ("live-replay", 0.2)], context=VIDEO)
+    chat = Chat(make_engine())
+    chat.say(VIDEO)
+    decision = chat.say("能存到手机上吗")
+    assert decision.action == "answer"
+    assert decision.faq_id == "video-download"
+    assert "chosen_by_meaning" in decision.trace.notes
+    assert chat.state.pending is None
+
+
+def test_a_new_question_pulled_towards_a_candidate_by_the_question_is_still_new(
+    ambiguous: FakeKB, make_engine: EngineFactory
+) -> None:
+    # Read with the question, "我想开一张公司抬头的发票" leans on the video entry; alone it is surer of the invoice.
+    ambiguous.script("我想开一张公司抬头的发票", [("invoice", 0.9)])
+    ambiguous.script("我想开一张公司抬头的发票", [("video-download", 0.55)], context=VIDEO)
+    chat = Chat(make_engine())
+    chat.say(VIDEO)
+    assert chat.say("我想开一张公司抬头的发票").faq_id == "invoice"
+
+
+def test_a_weak_reading_of_an_offered_entry_is_backed_by_the_question_asked(
+    ambiguous: FakeKB, make_engine: EngineFactory
+) -> None:
+    # "the offline one please" read after the question finds the download entry only weakly; the question the
+    # assistant asked backs its own candidates, so the calibrated share of the bar suffices (as for the intent).
+    reply = "the offline one please"
+    ambiguous.script(f"{VIDEO} {reply}", [("video-download", 0.15), ("live-replay", 0.05)])
+    backed = Policy(retrieval=RetrievalPolicy(corroborated_evidence=0.2))
+    chat = Chat(make_engine(policy=backed))
+    chat.say(VIDEO)
+    decision = chat.say(reply)
+    assert decision.faq_id == "video-download"
+    assert "chosen_by_meaning" in decision.trace.notes
+    # Uncalibrated (no backed share), the weak reading picks nothing and the question is asked again.
+    unbacked = Chat(make_engine())
+    unbacked.say(VIDEO)
+    assert unbacked.say(reply).action == "clarify"

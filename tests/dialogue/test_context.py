@@ -227,6 +227,18 @@ def test_an_action_follow_up_whose_readings_leave_the_topic_stays_on_the_last_an
     assert Chat(make_engine()).say("多久能收到").faq_id == "refund-arrival"
 
 
+def test_an_action_only_follow_up_takes_its_object_from_the_topic(kb: FakeKB, make_engine: EngineFactory) -> None:
+    # "能缓存吗" after the live-replay answer: the verb alone matches the app download more strongly, but a sure
+    # reading with the topic says what is to be stored (the entry's question does not even use the word).
+    kb.script("直播课怎么看回放", [("live-replay", 0.9)])
+    kb.script("能缓存吗", [("app-download", 0.8)])
+    kb.script("能缓存吗", [("video-download", 0.6)], context="直播课怎么看回放")
+    chat = Chat(make_engine())
+    chat.say("直播课怎么看回放")
+    assert chat.say("能缓存吗").faq_id == "video-download"
+    assert Chat(make_engine()).say("能缓存吗").faq_id == "app-download"
+
+
 def test_a_follow_up_naming_a_thing_is_not_forced_onto_the_last_answer(
     refund_chat: Callable[..., Chat], kb: FakeKB
 ) -> None:

@@ -131,7 +131,9 @@ def test_a_short_reply_to_which_entry_narrows_it_down_even_if_it_reads_as_anothe
     assert chat.say("会员").action == "clarify"
     decision = chat.say("价格")
     assert decision.faq_id == "membership-benefits"
-    assert "clarification_refined" in decision.trace.notes
+    # Read with the question, the reply names one of the offered entries: it picks that one.
+    assert "chosen_by_meaning" in decision.trace.notes
+    assert chat.state.pending is None
 
 
 # -- whether a flow asks -------------------------------------------------------------------------
@@ -321,6 +323,19 @@ def test_a_message_naming_only_a_shared_topic_and_a_vague_word_is_asked_about(
     # Saying what is wrong is a question the entry answers.
     certificates.script("证书上名字错了", [("cert-paper", 0.9), ("cert-get", 0.4)])
     assert Chat(make_engine()).say("证书上名字错了").faq_id == "cert-paper"
+
+
+def test_a_bare_english_topic_over_chinese_entries_is_asked_about(
+    certificates: FakeKB, make_engine: EngineFactory
+) -> None:
+    # No Chinese question contains "certificate": the entries it names are the top hit's kind close enough to offer.
+    certificates.script("certificate", [("cert-paper", 0.9), ("cert-get", 0.6), ("cert-verify", 0.55), ("speed", 0.52)])
+    decision = Chat(make_engine()).say("certificate")
+    assert decision.action == "clarify"
+    assert [q.payload for q in decision.quick_replies] == ["faq:cert-paper", "faq:cert-get", "faq:cert-verify"]
+    # Only one close entry of that kind: the word names it.
+    certificates.script("certificate", [("cert-paper", 0.9), ("cert-get", 0.3), ("speed", 0.52)])
+    assert Chat(make_engine()).say("certificate").faq_id == "cert-paper"
 
 
 def test_a_bare_word_only_one_entry_names_is_answered(certificates: FakeKB, make_engine: EngineFactory) -> None:

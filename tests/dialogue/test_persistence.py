@@ -66,3 +66,15 @@ def test_a_persisting_problem_the_faq_answers_elsewhere_gets_that_answer(after_r
 
 def test_without_an_answer_before_it_there_is_nothing_to_repeat(kb: FakeKB, make_engine: EngineFactory) -> None:
     assert Chat(make_engine()).say("已经等了半小时了").action == "fallback"
+
+
+def test_a_statement_naming_something_the_topic_answers_elsewhere_is_not_a_repeat(
+    after_refund_answer: Chat, kb: FakeKB
+) -> None:
+    # "已经换了新卡了" sounds like "still waiting", but read with the refund topic it surely asks about the refund's
+    # arrival: a new fact, not the old problem.
+    kb.script("已经换了新卡了", [("refund-arrival", 0.3)])
+    kb.script("已经换了新卡了", [("refund-arrival", 0.7)], context="课程怎么退款")
+    decision = after_refund_answer.say("已经换了新卡了")
+    assert decision.faq_id == "refund-arrival"
+    assert "problem_persists" not in decision.trace.notes
