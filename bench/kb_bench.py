@@ -93,9 +93,17 @@ def worker(size: int, dense: str, n_queries: int) -> dict[str, Any]:
     entries = synthetic_faq(size)
     queries = synthetic_queries(entries, n_queries)
     if dense == "real":
-        from assistant.st_embedder import OnnxEmbedder
+        from assistant.st_embedder import load_embedder
 
-        model = OnnxEmbedder(cache_dir=MODEL_CACHE, threads=Settings.model_fields["embedding_threads"].default)
+        # The embedder as the server builds it by default: fp32 ONNX with the common words' gloss table.
+        defaults = Settings.model_fields
+        model: Any = load_embedder(
+            defaults["embedding_model"].default,
+            "onnx",
+            cache_dir=MODEL_CACHE,
+            threads=defaults["embedding_threads"].default,
+            gloss_words=defaults["embedding_gloss_words"].default,
+        )
         model.warm_up()
         inner: Any = model
     else:
