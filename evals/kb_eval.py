@@ -93,10 +93,10 @@ def evaluate(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> dict[str, A
             }
         )
     return {
-        "overall": _metrics(records),
-        "plain": _metrics([r for r in records if r["context"] is None]),
-        "with_context": _metrics([r for r in records if r["context"] is not None]),
-        "by_category": {name: _metrics(group) for name, group in sorted(_group(records, category).items())},
+        "overall": query_metrics(records),
+        "plain": query_metrics([r for r in records if r["context"] is None]),
+        "with_context": query_metrics([r for r in records if r["context"] is not None]),
+        "by_category": {name: query_metrics(group) for name, group in sorted(_group(records, category).items())},
         "misses": [r for r in records if _missed(r)],
         "latency_ms": {
             "mean": round(statistics.fmean(latencies), 2) if latencies else 0.0,
@@ -125,7 +125,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _metrics(records: list[dict[str, Any]]) -> dict[str, float]:
+def query_metrics(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Counts and rates of a group of query records: top-1, recall@3, MRR, answered correctly, OOS rejected."""
     inside = [r for r in records if r["expected"]]
     outside = [r for r in records if not r["expected"]]
     n_in = len(inside) or 1

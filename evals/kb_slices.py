@@ -21,7 +21,7 @@ from typing import Any
 
 from assistant.text import has_cjk, normalize
 from evals.kb_curves import run_queries
-from evals.kb_eval import _load_embedder, read_queries
+from evals.kb_eval import _load_embedder, query_metrics, read_queries
 from knowledge_base.builder import build_knowledge_base
 from knowledge_base.pinyin import split_pinyin
 from knowledge_base.sources import load_faq
@@ -49,17 +49,15 @@ def query_language(text: str) -> str:
 
 
 def slice_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Counts and rates of one slice."""
-    inside = [r for r in records if r["expected"]]
-    outside = [r for r in records if not r["expected"]]
-    n = len(inside) or 1
+    """Counts and rates of one slice (kb_eval's figures under this report's names)."""
+    m = query_metrics(list(records))
     return {
-        "n_in": len(inside),
-        "n_out": len(outside),
-        "top1": sum(r["rank"] == 1 for r in inside) / n,
-        "recall@3": sum(0 < r["rank"] <= 3 for r in inside) / n,
-        "answered": sum(r["rank"] == 1 and r["answerable"] for r in inside) / n,
-        "oos_rejected": sum(not r["answerable"] for r in outside) / len(outside) if outside else float("nan"),
+        "n_in": m["in_scope"],
+        "n_out": m["out_of_scope"],
+        "top1": m["top1"],
+        "recall@3": m["recall@3"],
+        "answered": m["answered_correct"],
+        "oos_rejected": m["oos_rejection"],
     }
 
 
