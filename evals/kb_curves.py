@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.kb_eval import LabelledQuery, _load_embedder, read_queries
+from evals.kb_eval import LabelledQuery, _load_embedder, query_metrics, read_queries
 from knowledge_base.builder import build_knowledge_base
 from knowledge_base.knowledge import KnowledgeBase
 from knowledge_base.sources import load_faq
@@ -58,14 +58,12 @@ def answered_at_rejection(records: Sequence[dict[str, Any]], rejection: float) -
 
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Top-1, recall@3, answered correctly, OOS rejected, and answered correctly at 90% / 80% OOS rejection."""
-    inside = [r for r in records if r["expected"]]
-    outside = [r for r in records if not r["expected"]]
-    n = len(inside) or 1
+    m = query_metrics(list(records))
     return {
-        "top1": sum(r["rank"] == 1 for r in inside) / n,
-        "recall@3": sum(0 < r["rank"] <= 3 for r in inside) / n,
-        "answered": sum(r["rank"] == 1 and r["answerable"] for r in inside) / n,
-        "oos_rejected": sum(not r["answerable"] for r in outside) / len(outside) if outside else float("nan"),
+        "top1": m["top1"],
+        "recall@3": m["recall@3"],
+        "answered": m["answered_correct"],
+        "oos_rejected": m["oos_rejection"],
         "answered@oos90": answered_at_rejection(records, 0.9),
         "answered@oos80": answered_at_rejection(records, 0.8),
     }
