@@ -287,8 +287,7 @@ class DialogueEngine:
         if not naming and not has_cjk(word) and result.top is not None:
             # "refund" over a Chinese FAQ: no question contains the English word, so the entries it names are the
             # top hit's kind among those close enough to offer (the answerable bar's calibrated share).
-            floor = self._corroborated_evidence * result.threshold
-            naming = [h for h in result.hits if h.category == result.top.category and h.score >= floor]
+            naming = [h for h in self._offerable(result) if h.category == result.top.category]
         if not is_shared_topic(naming):
             return None
         t.notes.append(f"bare_topic:{word}")
@@ -321,12 +320,15 @@ class DialogueEngine:
             return self._replies.fallback(t)
         return self._replies.answer(t, self._topic_in_own_language(t, entry), top.score, result, t.text)
 
-    def _related(self, result: SearchResult) -> tuple[Candidate, ...]:
-        # Hits from the calibrated share of the answerable bar up (the weak evidence corroboration accepts): not
-        # sure enough to answer, close enough to offer; uncalibrated (share 1.0), nothing is offered.
+    def _offerable(self, result: SearchResult) -> list[Hit]:
+        # Hits from the calibrated share of the answerable bar up (the weak evidence corroboration accepts): close
+        # enough to offer, if not always sure enough to answer; uncalibrated (share 1.0), only answerable ones.
         floor = self._corroborated_evidence * result.threshold
-        weak = [h for h in result.hits if h.score >= floor and self._kb.get(h.id) is not None]
-        return tuple(Candidate.of(h) for h in weak[:MAX_RELATED])
+        return [h for h in result.hits if h.score >= floor and self._kb.get(h.id) is not None]
+
+    def _related(self, result: SearchResult) -> tuple[Candidate, ...]:
+        # The weak hits of a result the assistant cannot answer from, offered beside "talk to a person".
+        return tuple(Candidate.of(h) for h in self._offerable(result)[:MAX_RELATED])
 
     def _backed(self, t: TurnContext, result: SearchResult) -> Hit | None:
         # Below the answerable bar, the best hit the message's intent or the conversation's topic independently

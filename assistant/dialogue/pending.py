@@ -101,17 +101,19 @@ class PendingQuestion:
         intent = t.intent
         if intent is not None and intent.intent in SMALLTALK_INTENTS:
             return None
-        if pending.kind == "disambiguation" and (picked := self._picked_by_meaning(t, pending)) is not None:
+        # The reply read with the question asked: as a follow-up of it, and joined to it (one batched search).
+        readings = self._read_with_question(t, pending) if pending.kind == "disambiguation" else None
+        if readings is not None and (picked := self._picked_by_meaning(t, pending, readings)) is not None:
             return picked
         # "怎么用" or "价格" after "优惠券/会员 → 您是想问：…" narrows the vague question down rather than picking a
         # listed entry: a short reply is read with the question first, a longer one may be a new question.
         short = follow_up_kind(t.text) is not None
-        if pending.kind == "disambiguation" and short and (refined := self._refine(t, pending)) is not None:
+        if readings is not None and short and (refined := self._refine(t, readings[1])) is not None:
             return refined
         if self._is_new_question(t, pending):
             t.notes.append("clarification_abandoned")
             return None
-        if pending.kind == "disambiguation" and not short and (refined := self._refine(t, pending)) is not None:
+        if readings is not None and not short and (refined := self._refine(t, readings[1])) is not None:
             return refined
         if pending.attempts >= 1:
             t.notes.append("clarification_dropped")
@@ -121,24 +123,32 @@ class PendingQuestion:
             return self._replies.ask_flow(t, flow, again, again=True)
         return self._replies.ask_candidates(t, again, again=True)
 
-    def _picked_by_meaning(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
+    def _read_with_question(self, t: TurnContext, pending: PendingClarification) -> list[SearchResult]:
+        """The reply searched as a follow-up of the pending question and joined to it, in that order."""
+        joined = f"{pending.query} {t.text}"
+        readings = self._kb.search_batch([t.text, joined], top_k=self._top_k, contexts=[pending.query, None])
+        for found, context in zip(readings, (pending.query, None), strict=True):
+            t.queries.append(trace_query(found, context, False))  # marked chosen once a step acts on it
+        return readings
+
+    def _picked_by_meaning(
+        self, t: TurnContext, pending: PendingClarification, readings: list[SearchResult]
+    ) -> Outcome | None:
         # "不想要了能退吗" to "录播课的有效期 / 录播课退款？" names no option, yet read with the question asked it
         # means one of them: the reply picked that candidate by what it asks, not by its words. The question itself
         # backs the offered entries, so below the answerable bar the calibrated share of it (see `corroboration`)
         # is evidence enough ("for my membership…" after "refund?" over a Chinese FAQ).
-        joined = f"{pending.query} {t.text}"
-        readings = self._kb.search_batch([t.text, joined], top_k=self._top_k, contexts=[pending.query, None])
         offered = {c.faq_id: c for c in pending.candidates}
-        picks = []
-        for found, context in zip(readings, (pending.query, None), strict=True):
-            top = found.top
-            chosen = top is not None and top.id in offered and top.score >= found.threshold * self._backed_share
-            t.queries.append(trace_query(found, context, chosen))
-            if chosen and top is not None:
-                picks.append((top, found))
+        picks = [
+            (found.top, found, context)
+            for found, context in zip(readings, (pending.query, None), strict=True)
+            if found.top is not None
+            and found.top.id in offered
+            and found.top.score >= found.threshold * self._backed_share
+        ]
         if not picks:
             return None
-        top, found = max(picks, key=lambda p: p[0].score)
+        top, found, context = max(picks, key=lambda p: p[0].score)
         # A new question that the question asked merely pulls towards a candidate ("会员权益有哪些" after "退款？
         # 课程/会员") is surer of its own entry read alone.
         own = self._search(t).result
@@ -147,15 +157,17 @@ class PendingQuestion:
         entry = self._kb.get(top.id)
         if entry is None:
             return None
+        _mark_chosen(t, found, context)
         t.notes.append("chosen_by_meaning")
         t.state = replace(t.state, pending=None)
-        return self._replies.answer(t, entry, top.score, found, joined)
+        return self._replies.answer(t, entry, top.score, found, f"{pending.query} {t.text}")
 
-    def _refine(self, t: TurnContext, pending: PendingClarification) -> Outcome | None:
-        refined = self._kb.search(f"{pending.query} {t.text}", top_k=self._top_k)
-        t.queries.append(trace_query(refined, None, refined.answerable))
+    def _refine(self, t: TurnContext, refined: SearchResult) -> Outcome | None:
+        # The reply joined to the vague question it narrows down ("会员" + "价格"), answered, asked about or
+        # dropped like any message.
         if not refined.answerable:
             return None
+        _mark_chosen(t, refined, None)
         t.notes.append("clarification_refined")
         t.state = replace(t.state, pending=None)
         return self._reply_from(t, refined)
@@ -186,3 +198,8 @@ class PendingQuestion:
         if follow_up_kind(t.text) is not None:
             return False
         return self._search(t).result.answerable
+
+
+def _mark_chosen(t: TurnContext, result: SearchResult, context: str | None) -> None:
+    """Mark the turn's trace record of this search (its query with this context) as the one acted on."""
+    t.queries = [replace(q, chosen=True) if (q.query, q.context) == (result.query, context) else q for q in t.queries]
