@@ -149,6 +149,15 @@ class PendingQuestion:
         if not picks:
             return None
         top, found, context = max(picks, key=lambda p: p[0].score)
+        # "expired" after "coupon → not usable / how to use?" narrows the topic to an entry the question did not
+        # list: a reading sure of it, and surer than of any offered one, answers that entry instead.
+        beyond = [
+            (f.top, f, c)
+            for f, c in zip(readings, (pending.query, None), strict=True)
+            if f.answerable and f.top is not None and f.top.id not in offered and f.top.score > top.score
+        ]
+        if beyond:
+            top, found, context = max(beyond, key=lambda p: p[0].score)
         # A new question that the question asked merely pulls towards a candidate ("会员权益有哪些" after "退款？
         # 课程/会员") is surer of its own entry read alone.
         own = self._search(t).result
@@ -158,7 +167,7 @@ class PendingQuestion:
         if entry is None:
             return None
         _mark_chosen(t, found, context)
-        t.notes.append("chosen_by_meaning")
+        t.notes.append("chosen_by_meaning" if top.id in offered else "narrowed_beyond_options")
         t.state = replace(t.state, pending=None)
         return self._replies.answer(t, entry, top.score, found, f"{pending.query} {t.text}")
 

@@ -241,6 +241,27 @@ def test_a_reply_that_means_one_candidate_read_with_the_question_picks_it(
     assert chat.state.pending is None
 
 
+def test_a_reply_narrowing_the_topic_to_an_entry_not_offered_gets_that_entry(
+    ambiguous: FakeKB, make_engine: EngineFactory
+) -> None:
+    # Like "expired" after "coupon → not usable / how to use?": read as a follow-up of the question it surely
+    # means an entry the question did not list, surer than the offered one the joined reading leans on.
+    reply = "会员的呢"
+    ambiguous.script(reply, [("membership-benefits", 0.3)])
+    ambiguous.script(reply, [("membership-benefits", 0.8), ("video-download", 0.1)], context=VIDEO)
+    ambiguous.script(f"{VIDEO} {reply}", [("video-download", 0.6), ("membership-benefits", 0.5)])
+    chat = Chat(make_engine())
+    chat.say(VIDEO)
+    decision = chat.say(reply)
+    assert (decision.action, decision.faq_id) == ("answer", "membership-benefits")
+    assert "narrowed_beyond_options" in decision.trace.notes
+    # Were that reading no surer than the offered entry, the offered entry would still be the pick.
+    ambiguous.script(reply, [("membership-benefits", 0.55), ("video-download", 0.1)], context=VIDEO)
+    again = Chat(make_engine())
+    again.say(VIDEO)
+    assert again.say(reply).faq_id == "video-download"
+
+
 def test_a_new_question_pulled_towards_a_candidate_by_the_question_is_still_new(
     ambiguous: FakeKB, make_engine: EngineFactory
 ) -> None:

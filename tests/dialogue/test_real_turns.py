@@ -62,6 +62,15 @@ def test_a_reply_to_which_one_in_the_users_own_words_gets_the_entry_it_means(
     assert (answered.action, answered.faq_id) == ("answer", meant)
 
 
+def test_a_reply_narrowing_the_topic_beyond_the_options_gets_the_entry_it_means(converse: Converse) -> None:
+    # "coupon" offers the entries on coupons that cannot be used; "expired" means the coupon-expiry entry instead.
+    asked, answered = converse("coupon", "expired")
+
+    assert asked.action == "clarify"
+    assert "coupon-expiry" not in _offered(asked)
+    assert (answered.action, answered.faq_id) == ("answer", "coupon-expiry")
+
+
 def test_a_follow_up_naming_only_an_action_acts_on_the_topic(converse: Converse) -> None:
     # "能关掉吗" alone matches cancelling auto-renewal best; after the AI-training answer it means opting out.
     first, follow_up = converse("我的聊天记录会被拿去训练AI吗", "能关掉吗")
