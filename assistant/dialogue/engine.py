@@ -239,6 +239,14 @@ class DialogueEngine:
                 return None
         return state.last_question
 
+    def _topic_text(self, t: TurnContext) -> str | None:
+        # The topic still in play: the user's last message and the question of the entry answering it.
+        context = self._context(t)
+        if context is None:
+            return None
+        last_user = next((r.text for r in reversed(t.prior) if r.role == "user"), "")
+        return f"{last_user} {context}"
+
     def _retrieve(self, t: TurnContext) -> Retrieval:
         if t.retrieval is None:
             t.retrieval = retrieve(
@@ -266,6 +274,12 @@ class DialogueEngine:
             option = flow.option(t.state.slots[flow.slot])
             if option is not None:
                 t.notes.append(f"slot_from_state:{flow.slot}")
+        if option is None and (topic := self._topic_text(t)) is not None:
+            # "那发票能开吗" right after "苹果手机上买的课怎么退": the conversation already said it was an Apple
+            # purchase, so asking "个人、单位还是苹果App内购买？" would make the user repeat themself.
+            option = mentioned_option(topic, flow)
+            if option is not None:
+                t.notes.append(f"slot_from_topic:{flow.slot}")
         if option is not None:
             return self._replies.answer_option(t, flow, option, t.text)
         options = tuple(o.payload for o in flow.options)

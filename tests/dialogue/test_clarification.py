@@ -185,6 +185,23 @@ def test_a_remembered_slot_is_not_asked_again(refund: FakeIntents, make_engine: 
     assert "slot_from_state:product_type" in decision.trace.notes
 
 
+def test_a_follow_up_takes_the_slot_from_what_the_conversation_already_said(
+    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+) -> None:
+    # Like "那发票能开吗" right after an Apple purchase refund: the last question named the membership, so the
+    # refund it asks about is the membership's; asking "课程还是会员？" would make the user repeat themself.
+    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
+    intents.script("那能退吗", "refund_request", 0.9)
+    chat = Chat(make_engine())
+    chat.say("会员有哪些权益")
+    decision = chat.say("那能退吗")
+    assert (decision.action, decision.faq_id) == ("answer", "refund-membership")
+    assert "slot_from_topic:product_type" in decision.trace.notes
+    # A conversation that named no option yet still gets the question.
+    fresh = Chat(make_engine())
+    assert fresh.say("那能退吗").action == "clarify"
+
+
 def test_a_stale_option_button_still_works(refund: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
     kb.script("怎么开发票", [("invoice", 0.9)])
     chat = Chat(make_engine())
