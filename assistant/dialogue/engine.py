@@ -11,6 +11,7 @@ from assistant.dialogue.clarification import (
     close_candidates,
     mentioned_option,
 )
+from assistant.dialogue.context import follow_up_kind
 from assistant.dialogue.corroboration import EntryIntents, backed_hit, evidence_share
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
@@ -274,9 +275,11 @@ class DialogueEngine:
             option = flow.option(t.state.slots[flow.slot])
             if option is not None:
                 t.notes.append(f"slot_from_state:{flow.slot}")
-        if option is None and (topic := self._topic_text(t)) is not None:
+        if option is None and follow_up_kind(t.text) == "anaphoric" and (topic := self._topic_text(t)) is not None:
             # "那发票能开吗" right after "苹果手机上买的课怎么退": the conversation already said it was an Apple
-            # purchase, so asking "个人、单位还是苹果App内购买？" would make the user repeat themself.
+            # purchase, so asking "个人、单位还是苹果App内购买？" would make the user repeat themself. Only a message
+            # that points back ("那…", "…呢") carries it over: "我要退款" after cancelling the membership's
+            # auto-renewal may still mean a course.
             option = mentioned_option(topic, flow)
             if option is not None:
                 t.notes.append(f"slot_from_topic:{flow.slot}")

@@ -186,7 +186,7 @@ def test_a_remembered_slot_is_not_asked_again(refund: FakeIntents, make_engine: 
 
 
 def test_a_follow_up_takes_the_slot_from_what_the_conversation_already_said(
-    intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
+    refund: FakeIntents, intents: FakeIntents, kb: FakeKB, make_engine: EngineFactory
 ) -> None:
     # Like "那发票能开吗" right after an Apple purchase refund: the last question named the membership, so the
     # refund it asks about is the membership's; asking "课程还是会员？" would make the user repeat themself.
@@ -197,9 +197,13 @@ def test_a_follow_up_takes_the_slot_from_what_the_conversation_already_said(
     decision = chat.say("那能退吗")
     assert (decision.action, decision.faq_id) == ("answer", "refund-membership")
     assert "slot_from_topic:product_type" in decision.trace.notes
-    # A conversation that named no option yet still gets the question.
+    # A conversation that named no option yet still gets the question, and so does a message not pointing back.
     fresh = Chat(make_engine())
     assert fresh.say("那能退吗").action == "clarify"
+    kb.script("会员有哪些权益", [("membership-benefits", 0.9)])
+    again = Chat(make_engine())
+    again.say("会员有哪些权益")
+    assert again.say("我要退款").action == "clarify"
 
 
 def test_a_stale_option_button_still_works(refund: FakeIntents, kb: FakeKB, make_engine: EngineFactory) -> None:
