@@ -469,13 +469,15 @@ def score_candidates(
     exclude: np.ndarray | None = None,
     dense_ids: np.ndarray | None = None,
     gloss_ids: np.ndarray | None = None,
+    seen: dict[str, Mapping[str, float]] | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
-    `context_vectors` are the embeddings of `context + " " + text` and of `context`.
+    `context_vectors` are the embeddings of `context + " " + text` and of `context`. `seen`: gloss neighbours
+    of words new to the FAQ already found with the same `vectors.words` (queries of one batch share them).
     """
-    seen: dict[str, Mapping[str, float]] = {}  # the views share the query's word vectors (follow_up_vectors)
+    seen = {} if seen is None else seen  # the views share the query's word vectors (follow_up_vectors)
     plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids, seen=seen)
     if context is None:
         return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)

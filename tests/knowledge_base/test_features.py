@@ -74,3 +74,26 @@ def test_a_follow_up_compares_a_word_new_to_the_faq_with_the_word_table_once(
     assert len(products) == 2 * len(prepared.words)  # unshared, the query's view and context + query's pay
     assert np.array_equal(shared.matrix, alone.matrix)
     assert np.array_equal(shared.slots, alone.slots)
+
+
+def test_queries_searched_together_compare_a_shared_new_word_with_the_word_table_once(
+    real_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = ["淘宝买的课程能退吗", "淘宝的发票怎么开"]
+    word_vectors = real_kb.indexes.word_vectors
+    assert word_vectors is not None
+    apart = [real_kb.search(q) for q in queries]
+    products: list[str] = []
+    nearest = type(word_vectors)._nearest
+
+    def counted(self: object, vector: np.ndarray) -> dict[str, float]:
+        products.append("x")
+        return nearest(self, vector)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(word_vectors), "_nearest", counted)
+    together = real_kb.search_batch(queries)
+    new_words = word_vectors.missing(w for q in queries for w in F.analyze(q).words)
+    assert "淘宝" in new_words
+    assert len(products) == len(new_words)  # 淘宝 once for both queries
+    # the same entries as searched one at a time (scores may move in the last bits: the model ran batched)
+    assert [[h.id for h in r.hits] for r in together] == [[h.id for h in r.hits] for r in apart]
