@@ -62,20 +62,31 @@ class WordVectors:
         """
         return merge_neighbours(self.neighbours(words, extra))
 
-    def neighbours(self, words: Sequence[str], extra: Mapping[str, np.ndarray]) -> list[Mapping[str, float]]:
+    def neighbours(
+        self,
+        words: Sequence[str],
+        extra: Mapping[str, np.ndarray],
+        seen: dict[str, Mapping[str, float]] | None = None,
+    ) -> list[Mapping[str, float]]:
         """Per query word, the FAQ words within `MIN_SIMILARITY` of it (at most `PER_WORD`), with similarity.
 
         A table word's neighbours depend on the table alone: they are found once and kept (the table is
         immutable and holds as many words as the cache can), so a query pays only for words new to it.
+        `seen` keeps those of words new to the table for the caller's next views with the same `extra`
+        (a follow-up's three views share the query's words: one product with the table per word, not three).
         """
         out: list[Mapping[str, float]] = []
         for word in words:
             cached = self._near.get(word)
+            if cached is None and seen is not None:
+                cached = seen.get(word)
             if cached is None:
                 vector = self.matrix[self.row[word]] if word in self.row else extra.get(word)
                 cached = self._nearest(vector) if vector is not None else {}
                 if word in self.row:
                     self._near[word] = cached
+                elif seen is not None:
+                    seen[word] = cached
             out.append(cached)
         return out
 

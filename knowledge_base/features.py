@@ -148,16 +148,20 @@ def make_view(
     dense_ids: np.ndarray | None = None,
     candidates: bool = True,
     gloss_ids: np.ndarray | None = None,
+    seen: dict[str, Mapping[str, float]] | None = None,
 ) -> QueryView:
     """Score a query against every channel; `exclude` hides documents (leave-one-out calibration).
 
     With `candidates=False` only the tokens and query features are computed (a view used for features).
+    `seen`: gloss neighbours of words new to the FAQ found by earlier views with the same `vectors.words`.
     """
     analysis = analyze(text)
     terms = {name: index.encode(analysis.channel(name)) for name, index in ix.sparse.items()}
     words = sorted(set(analysis.words))  # sorted: sums in a fixed order, identical across processes
     # Gloss neighbours of each query word, found once: the soft channel and the coverage feature both use them.
-    near = ix.word_vectors.neighbours(words, vectors.words) if ix.word_vectors is not None else [{} for _ in words]
+    near = (
+        ix.word_vectors.neighbours(words, vectors.words, seen) if ix.word_vectors is not None else [{} for _ in words]
+    )
     if ix.word_vectors is not None and "words" in ix.sparse:
         terms[SOFT_CHANNEL] = ix.sparse["words"].encode_weighted(merge_neighbours(near))
     scores: dict[str, SparseHits] = {}
@@ -244,9 +248,9 @@ class _Groups:
         )
         # excluded documents (leave-one-out calibration) are masked, not dropped, to keep groups intact
         usable = ~np.isin(self.docs, exclude) if exclude is not None and len(exclude) else np.ones(len(self.docs), bool)
-        is_answer = ix.doc_pos[self.docs] == ANSWER_POS
-        self.question = usable & ~is_answer
-        self.answer = usable & is_answer
+        self.is_answer = ix.doc_pos[self.docs] == ANSWER_POS
+        self.question = usable & ~self.is_answer
+        self.answer = usable & self.is_answer
 
     def max_rows(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per row of `rows` (values x documents), each candidate's maximum over the documents `mask` selects;
@@ -292,19 +296,37 @@ _COVER_KEY = "\0cover"  # the word-cover tokens' lookup, beside the channels' (n
 
 
 def _lookups(
-    ix: IndexSet, view: QueryView, channels: Sequence[str], docs: np.ndarray
+    ix: IndexSet, view: QueryView, channels: Sequence[str], g: _Groups, answer_channel: str
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """`match` of each channel's query tokens (and of the word-cover tokens) over the documents; token sets
-    searched in the same index (words, the soft channel, the cover) share one lookup: bitwise the same."""
+    """`match` of each channel's query tokens (and of the word-cover tokens) over the candidates' documents;
+    token sets searched in the same index (words, the soft channel, the cover) share one lookup: bitwise the same.
+
+    Only the answer channel's features read answer documents: the other indexes look up question documents
+    alone (a quarter of the pairs at 100k entries) and leave answers absent, which no feature reads."""
     wanted = [(name, _sparse(ix, name), view.terms[name]) for name in channels]
     if view.cover is not None and "words" in ix.sparse:
         wanted.append((_COVER_KEY, ix.sparse["words"], view.cover.terms))
+    answers = _sparse(ix, answer_channel) if answer_channel else None
+    questions = np.flatnonzero(~g.is_answer)
+    partial = len(questions) < len(g.docs)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for index in dict.fromkeys(index for _, index, _ in wanted):  # each index once, in channel order
-        keys = [(key, terms) for key, of, terms in wanted if of is index]
-        found = index.match_many([terms for _, terms in keys], docs)
-        out.update((key, matched) for (key, _), matched in zip(keys, found, strict=True))
+        many = [terms for key, of, terms in wanted if of is index]
+        if index is answers or not partial:
+            found = index.match_many(many, g.docs)
+        else:
+            found = [_widen(*matched, questions, len(g.docs)) for matched in index.match_many(many, g.docs[questions])]
+        out.update(zip([key for key, of, _ in wanted if of is index], found, strict=True))
     return out
+
+
+def _widen(present: np.ndarray, bm25: np.ndarray, columns: np.ndarray, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """A lookup over some documents as one over `n_docs`: the others hold no token and score 0."""
+    wide = np.zeros((len(present), n_docs), dtype=bool)
+    wide[:, columns] = present
+    scores = np.zeros(n_docs, dtype=bm25.dtype)
+    scores[columns] = bm25
+    return wide, scores
 
 
 def _covered_share(cover: WordCover | None, g: _Groups, present: np.ndarray | None) -> np.ndarray:
@@ -352,7 +374,7 @@ def candidate_features(
         match += gcos
     ucovs: list[np.ndarray] = []
     answer_qcov: np.ndarray = np.zeros(len(docs))
-    lookups = _lookups(ix, view, channels, docs)
+    lookups = _lookups(ix, view, channels, g, answer_channel)
     for name in channels:
         index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = lookups[name]
@@ -447,20 +469,24 @@ def score_candidates(
     exclude: np.ndarray | None = None,
     dense_ids: np.ndarray | None = None,
     gloss_ids: np.ndarray | None = None,
+    seen: dict[str, Mapping[str, float]] | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
-    `context_vectors` are the embeddings of `context + " " + text` and of `context`.
+    `context_vectors` are the embeddings of `context + " " + text` and of `context`. `seen`: gloss neighbours
+    of words new to the FAQ already found with the same `vectors.words` (queries of one batch share them).
     """
-    plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids)
+    seen = {} if seen is None else seen  # the views share the query's word vectors (follow_up_vectors)
+    plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids, seen=seen)
     if context is None:
         return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
-    combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude)
+    shared = context_vectors[0].words is vectors.words and context_vectors[1].words is vectors.words
+    combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude, seen=seen if shared else None)
     slots = candidate_slots(ix, [plain, combined])
     own = candidate_features(ix, plain, slots, exclude)
     joint = candidate_features(ix, combined, slots, exclude)
-    alone_view = make_view(ix, context, context_vectors[1], exclude, candidates=False)
+    alone_view = make_view(ix, context, context_vectors[1], exclude, candidates=False, seen=seen if shared else None)
     alone = candidate_features(ix, alone_view, slots, exclude)
     return CandidateFeatures(
         slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)

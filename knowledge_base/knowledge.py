@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -148,6 +148,8 @@ class KnowledgeBase:
         dense_ids = nearest(ix.dense, [v.text for v in query_vectors])
         gloss_ids = nearest(ix.gloss, [v.gloss for v in query_vectors])
         results = []
+        # queries embedded together share one table of words new to the FAQ: their gloss neighbours too
+        seen: dict[int, dict[str, Mapping[str, float]]] = {}
         for i, text in enumerate(texts):
             if not text.strip() or not ix.slot_of:
                 model = self._models.plain if contexts[i] is None else self._models.context
@@ -161,6 +163,7 @@ class KnowledgeBase:
                 context_vectors=context_vectors[i],
                 dense_ids=dense_ids[i],
                 gloss_ids=gloss_ids[i],
+                seen=seen.setdefault(id(query_vectors[i].words), {}),
             )
             results.append(self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k))
         return results

@@ -211,9 +211,9 @@ class Bm25SparseIndex:
         empty = SparseHits(np.zeros(0, dtype=np.int64), np.zeros(0))
         if not len(terms.ids):
             return empty
-        starts, ends = self._impact_ptr[terms.ids], self._impact_ptr[terms.ids + 1]
-        docs = np.concatenate([self._impact_doc[s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([self._impact_weight[s:e] for s, e in zip(starts, ends, strict=True)])
+        spans = list(zip(self._impact_ptr[terms.ids].tolist(), self._impact_ptr[terms.ids + 1].tolist(), strict=True))
+        docs = np.concatenate([self._impact_doc[s:e] for s, e in spans])
+        weights = np.concatenate([self._impact_weight[s:e] for s, e in spans])
         # a dense accumulator costs one zero-fill of the id space, cheaper than sorting the postings
         scores = np.bincount(docs, weights=weights, minlength=len(self._doc_len))
         if exclude is not None and len(exclude):
