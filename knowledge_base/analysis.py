@@ -16,10 +16,9 @@ from assistant.text import CJK_CHARS, has_cjk, normalize, pinyin_tokens, words_c
 from knowledge_base.pinyin import latin_pinyin_syllables, split_pinyin
 from knowledge_base.thesaurus import classes, concepts
 
+# Also "concepts" and "classes" (Cilin codes, knowledge_base.thesaurus: words that differ but share a synonym group
+# or a level-4 class share a token there); measured and left out of the default (README).
 CHANNELS: tuple[str, ...] = ("words", "chars", "pinyin")
-# Channels of Cilin codes (knowledge_base.thesaurus): words that differ but share a synonym group (or a level-4
-# class) share a token there.
-CONCEPT_CHANNELS: tuple[str, ...] = ("concepts", "classes")
 
 _CJK_RE = re.compile(f"[{CJK_CHARS}]")
 # Same tokenisation as assistant.text.words, but run by run so n-grams never cross punctuation.

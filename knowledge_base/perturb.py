@@ -10,8 +10,7 @@ from functools import lru_cache
 
 from assistant import text as _text
 from assistant.text import has_cjk
-from knowledge_base.analysis import QUESTION_WORDS, analyze, stopwords, synonyms
-from knowledge_base.thesaurus import synonym_groups
+from knowledge_base.analysis import analyze, stopwords, synonyms
 
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _PUNCT = re.compile(r"[，。？！、；：,.?!;:]+")
@@ -147,24 +146,6 @@ def _synonym(text: str, rng: random.Random) -> str:
     other = rng.choice([w for w in groups[table[word]] if w != word])
     pattern = rf"\b{re.escape(word)}\b" if word.isascii() else re.escape(word)  # `renew` not inside `renewal`
     return re.sub(pattern, other, text, count=1, flags=re.IGNORECASE)
-
-
-def _thesaurus_synonym(text: str, rng: random.Random) -> str:
-    # A Cilin synonym of one content word, the commoner ones (jieba's counts) likelier: users reword with
-    # everyday words, and many of a group's members are literary.
-    freq = _text._get_jieba().FREQ
-    options: list[tuple[str, list[str]]] = []
-    kept = stopwords() | QUESTION_WORDS  # 如何 -> 哪些 changes what is asked
-    for word in dict.fromkeys(w for w in _text.words_cached(text) if has_cjk(w) and len(w) >= 2 and w not in kept):
-        # one-character members are mostly senses of a different word (使用 -> 以)
-        others = [o for g in synonym_groups(word) for o in g if o != word and len(o) >= 2 and freq.get(o, 0) > 0]
-        if others:
-            options.append((word, list(dict.fromkeys(others))))
-    if not options:
-        return text
-    word, others = rng.choice(options)
-    other = rng.choices(others, weights=[freq[o] for o in others])[0]
-    return text.replace(word, other, 1)
 
 
 def _latin_typo(text: str, rng: random.Random) -> str:

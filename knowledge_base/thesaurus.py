@@ -65,23 +65,6 @@ def classes(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(code[:CLASS_LEN] for code in groups().get(word, ())))
 
 
-@lru_cache(maxsize=1)
-def _members() -> Mapping[str, tuple[str, ...]]:
-    """Synonym-group code -> its words."""
-    out: dict[str, list[str]] = {}
-    for word, codes in groups().items():
-        for code in codes:
-            if code.endswith(SYNONYMS):
-                out.setdefault(code[:-1], []).append(word)
-    return {code: tuple(words) for code, words in out.items()}
-
-
-def synonym_groups(word: str) -> tuple[tuple[str, ...], ...]:
-    """The words of each synonym group holding a word (the word itself included)."""
-    members = _members()
-    return tuple(members[code] for code in concepts(word))
-
-
 @dataclass(frozen=True)
 class FaqSynonyms:
     """The FAQ's content words by Cilin synonym group: which FAQ words a query word is a synonym of."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 from assistant.embedding import HashingEmbedder
 from knowledge_base import FaqEntry, SnapshotManager
 from knowledge_base.analysis import CHANNELS, analyze
 from knowledge_base.indexes import IndexConfig, IndexSet
-from knowledge_base.perturb import _thesaurus_synonym
-from knowledge_base.thesaurus import classes, concepts, synonym_groups
+from knowledge_base.thesaurus import FaqSynonyms, classes, concepts
 
 WITH_CONCEPTS = IndexConfig(channels=(*CHANNELS, "concepts"))
 ENTRIES = [
@@ -24,7 +22,8 @@ def test_synonyms_share_a_group_and_unrelated_words_do_not() -> None:
     assert set(concepts("购买")) & set(concepts("买"))
     assert set(concepts("忘记")) & set(concepts("忘掉"))
     assert not set(concepts("购买")) & set(concepts("密码"))
-    assert any("买" in group for group in synonym_groups("购买"))
+    assert FaqSynonyms.build(["购买", "密码"]).of("买") == ()  # one-character words are left out
+    assert FaqSynonyms.build(["忘记", "密码"]).of("忘掉") == ("忘记",)
     assert set(classes("购买")) >= {code[:5] for code in concepts("购买")}
     assert concepts("不是一个词") == ()
 
@@ -58,14 +57,6 @@ def test_snapshots_record_the_concept_channel_and_older_ones_still_load(tmp_path
         assert ("concepts" in kb.indexes.config.channels) == (name == "now")
         assert kb.search("忘记密码怎么办").top is not None
     assert IndexConfig.from_json(WITH_CONCEPTS.to_json()) == WITH_CONCEPTS
-
-
-def test_calibration_rewording_swaps_in_an_everyday_synonym() -> None:
-    rng = random.Random(0)
-    rewordings = {_thesaurus_synonym("忘记密码怎么办", rng) for _ in range(20)}
-    assert rewordings - {"忘记密码怎么办"}
-    assert all(r.endswith("密码怎么办") for r in rewordings)  # the question word and the topic stay
-    assert _thesaurus_synonym("怎么办", rng) == "怎么办"
 
 
 def test_with_the_thesaurus_a_synonym_of_an_faq_word_expands_the_query_to_it() -> None:
