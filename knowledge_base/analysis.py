@@ -1,4 +1,4 @@
-"""Lexical channels of a text for sparse retrieval: content words, character n-grams, pinyin."""
+"""Lexical channels of a text for sparse retrieval: content words, character n-grams, pinyin, thesaurus concepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from assistant import text as _text
 from assistant.gloss import english_gloss
 from assistant.text import CJK_CHARS, has_cjk, normalize, pinyin_tokens, words_cached
 from knowledge_base.pinyin import latin_pinyin_syllables, split_pinyin
+from knowledge_base.thesaurus import classes, concepts
 
+# Also "concepts" and "classes" (Cilin codes, knowledge_base.thesaurus: words that differ but share a synonym group
+# or a level-4 class share a token there); measured and left out of the default (README).
 CHANNELS: tuple[str, ...] = ("words", "chars", "pinyin")
 
 _CJK_RE = re.compile(f"[{CJK_CHARS}]")
@@ -116,6 +119,16 @@ class Analysis:
     words: tuple[str, ...]
     chars: tuple[str, ...]
     pinyin: tuple[str, ...]
+
+    @property
+    def concepts(self) -> tuple[str, ...]:
+        """Cilin synonym-group codes of the content words (a polysemous word gives all of its groups)."""
+        return tuple(code for word in self.words for code in concepts(word))
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Cilin level-4 class codes of the content words (the coarser variant of `concepts`)."""
+        return tuple(code for word in self.words for code in classes(word))
 
     def channel(self, name: str) -> tuple[str, ...]:
         """The tokens of one channel by name."""

@@ -13,6 +13,7 @@ from knowledge_base.analysis import analyze, general_idf
 from knowledge_base.expansion import SOFT_CHANNEL, merge_neighbours
 from knowledge_base.indexes import ANSWER_POS, IndexConfig, IndexSet
 from knowledge_base.sparse_index import Bm25SparseIndex, QueryTerms, SparseHits
+from knowledge_base.thesaurus import with_synonyms
 from knowledge_base.vector_index import FaissVectorIndex
 
 N_DENSE = 20  # documents taken from the dense index per query
@@ -162,6 +163,8 @@ def make_view(
     near = (
         ix.word_vectors.neighbours(words, vectors.words, seen) if ix.word_vectors is not None else [{} for _ in words]
     )
+    if ix.faq_synonyms is not None:
+        near = with_synonyms(near, [ix.faq_synonyms.of(w) for w in words])
     if ix.word_vectors is not None and "words" in ix.sparse:
         terms[SOFT_CHANNEL] = ix.sparse["words"].encode_weighted(merge_neighbours(near))
     scores: dict[str, SparseHits] = {}

@@ -14,6 +14,7 @@ from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.models import FaqEntry
 from knowledge_base.sparse_index import Bm25SparseIndex
+from knowledge_base.thesaurus import FaqSynonyms
 from knowledge_base.vector_index import FaissVectorIndex
 
 ANSWER_POS = -1  # doc_pos of an answer document; 0 is the question, 1.. the alternative questions
@@ -36,6 +37,8 @@ class IndexConfig:
     # the lexical channels that index answers too (None: every channel). Answers' char n-grams and pinyin are
     # 23M of a 100k-entry KB's 36M postings, but words only lost ranking (README: tried and dropped).
     answer_channels: tuple[str, ...] | None = None
+    # Cilin synonyms of a query word among the FAQ's words count as its neighbours (soft channel, word cover)
+    thesaurus: bool = False
 
     @property
     def glossed(self) -> bool:
@@ -50,12 +53,13 @@ class IndexConfig:
             "index_answers": self.index_answers,
             "gloss": self.gloss,
             "answer_channels": None if self.answer_channels is None else list(self.answer_channels),
+            "thesaurus": self.thesaurus,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
         """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
-        answers were indexed in every channel)."""
+        answers were indexed in every channel; before the thesaurus, none was used)."""
         answer_channels = data.get("answer_channels")
         return cls(
             tuple(data["channels"]),
@@ -63,6 +67,7 @@ class IndexConfig:
             bool(data["index_answers"]),
             bool(data.get("gloss", False)),
             None if answer_channels is None else tuple(answer_channels),
+            bool(data.get("thesaurus", False)),
         )
 
     def indexes_answer(self, channel: str) -> bool:
@@ -198,6 +203,13 @@ class IndexSet:
             slot_of=slot_of,
             gloss=self.gloss.without(doc_ids) if self.gloss is not None else None,
         )
+
+    @cached_property
+    def faq_synonyms(self) -> FaqSynonyms | None:
+        """The FAQ's content words by Cilin synonym group (None unless the configuration uses the thesaurus)."""
+        if not self.config.thesaurus or self.word_vectors is None:
+            return None
+        return FaqSynonyms.build(w for w in self.word_vectors.words if w in self.sparse["words"])
 
     @cached_property
     def slot_is_zh(self) -> np.ndarray:
