@@ -161,7 +161,13 @@ class PendingQuestion:
         # A new question that the question asked merely pulls towards a candidate ("会员权益有哪些" after "退款？
         # 课程/会员") is surer of its own entry read alone.
         own = self._search(t).result
-        if own.answerable and own.top is not None and own.top.id not in offered and own.top.score > top.score:
+        if (
+            own.answerable
+            and own.top is not None
+            and own.top.id not in offered
+            and own.top.id != top.id
+            and own.top.score > top.score
+        ):
             return None
         entry = self._kb.get(top.id)
         if entry is None:

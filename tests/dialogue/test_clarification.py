@@ -276,6 +276,12 @@ def test_a_reply_narrowing_the_topic_to_an_entry_not_offered_gets_that_entry(
     decision = chat.say(reply)
     assert (decision.action, decision.faq_id) == ("answer", "membership-benefits")
     assert "narrowed_beyond_options" in decision.trace.notes
+    # The reply alone being surer still of that entry only confirms it.
+    ambiguous.script(reply, [("membership-benefits", 0.9)])
+    alone = Chat(make_engine())
+    alone.say(VIDEO)
+    assert alone.say(reply).faq_id == "membership-benefits"
+    ambiguous.script(reply, [("membership-benefits", 0.3)])
     # Were that reading no surer than the offered entry, the offered entry would still be the pick.
     ambiguous.script(reply, [("membership-benefits", 0.55), ("video-download", 0.1)], context=VIDEO)
     again = Chat(make_engine())
