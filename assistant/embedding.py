@@ -63,41 +63,11 @@ class HashingEmbedder:
         return normalize_rows(out)
 
 
-class RecordingEmbedder:
-    """Another embedder, recording the texts of each call: how benchmarks and tests count model calls."""
+class WrappedEmbedder:
+    """Base of an embedder in front of another: it answers to the wrapped model's name and dimension."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.calls: list[list[str]] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def texts(self) -> list[str]:
-        """Every text embedded so far, in call order."""
-        return [text for call in self.calls for text in call]
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return self.inner.embed(texts)
-
-
-class CachingEmbedder:
-    """An LRU cache in front of another embedder; repeated texts (FAQ titles, quick replies) cost nothing."""
-
-    def __init__(self, inner: Embedder, max_entries: int = 10_000) -> None:
         self._inner = inner
-        self._max = max_entries
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @property
     def name(self) -> str:
@@ -111,6 +81,35 @@ class CachingEmbedder:
     def inner(self) -> Embedder:
         """The wrapped embedder."""
         return self._inner
+
+
+class RecordingEmbedder(WrappedEmbedder):
+    """Another embedder, recording the texts of each call: how benchmarks and tests count model calls."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.calls: list[list[str]] = []
+
+    @property
+    def texts(self) -> list[str]:
+        """Every text embedded so far, in call order."""
+        return [text for call in self.calls for text in call]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self._inner.embed(texts)
+
+
+class CachingEmbedder(WrappedEmbedder):
+    """An LRU cache in front of another embedder; repeated texts (FAQ titles, quick replies) cost nothing."""
+
+    def __init__(self, inner: Embedder, max_entries: int = 10_000) -> None:
+        super().__init__(inner)
+        self._max = max_entries
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         result: list[np.ndarray | None] = []
@@ -153,7 +152,7 @@ class _Request:
         self.wake = threading.Event()
 
 
-class BatchingEmbedder:
+class BatchingEmbedder(WrappedEmbedder):
     """Coalesces concurrent `embed` calls from many threads into one model call (micro-batching).
 
     A caller arriving while the model is idle becomes the leader and runs everything queued so far, its own
@@ -163,7 +162,7 @@ class BatchingEmbedder:
     """
 
     def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._pending: deque[_Request] = deque()
@@ -172,19 +171,6 @@ class BatchingEmbedder:
         self.batches = 0
         self.batched_texts = 0
         self.largest_batch = 0
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
-
-    @property
-    def inner(self) -> Embedder:
-        """The wrapped embedder."""
-        return self._inner
 
     @property
     def queued(self) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, WrappedEmbedder
 from assistant.gloss import english_gloss
 from assistant.text import _get_jieba, has_cjk
 
@@ -40,12 +40,12 @@ def common_word_glosses(limit: int) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-class PrecomputedEmbedder:
+class PrecomputedEmbedder(WrappedEmbedder):
     """Serves a fixed list of texts from a table embedded once per model (kept in `directory`); the rest
     goes to the model. Loaded read-only and memory-mapped, so worker processes share one copy."""
 
     def __init__(self, inner: Embedder, directory: Path, words: int = DEFAULT_WORDS) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._directory = directory
         self._words = words
         self._row: dict[str, int] = {}
@@ -53,19 +53,6 @@ class PrecomputedEmbedder:
         self._lock = threading.Lock()
         self._ready = False
         self.served = 0
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
-
-    @property
-    def inner(self) -> Embedder:
-        """The wrapped embedder."""
-        return self._inner
 
     @property
     def texts(self) -> list[str]:
