@@ -198,6 +198,46 @@ def make_view(
     )
 
 
+ViewKey = tuple[object, ...]
+
+
+def _array_key(values: np.ndarray | None) -> tuple[object, ...] | None:
+    """An array's exact contents as a dictionary key."""
+    return None if values is None else (values.dtype.str, values.shape, values.tobytes())
+
+
+def _memo_view(
+    views: dict[ViewKey, QueryView] | None,
+    ix: IndexSet,
+    text: str,
+    vectors: QueryVectors,
+    exclude: np.ndarray | None,
+    dense_ids: np.ndarray | None,
+    candidates: bool,
+    gloss_ids: np.ndarray | None,
+    seen: dict[str, Mapping[str, float]] | None,
+) -> QueryView:
+    """`make_view`, made once per distinct input in `views` (a view is a function of its inputs; `seen` only
+    caches gloss neighbours, which depend on the word vectors, keyed by identity)."""
+    if views is None or exclude is not None:
+        return make_view(ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen)
+    key = (
+        text,
+        candidates,
+        _array_key(vectors.text),
+        _array_key(vectors.gloss),
+        id(vectors.words),
+        _array_key(dense_ids),
+        _array_key(gloss_ids),
+    )
+    view = views.get(key)
+    if view is None:
+        view = views[key] = make_view(
+            ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen
+        )
+    return view
+
+
 def _word_cover(
     ix: IndexSet, words: Sequence[str], near: Sequence[Mapping[str, float]], weights: Mapping[str, float]
 ) -> WordCover:
@@ -242,6 +282,7 @@ class _Groups:
 
     def __init__(self, ix: IndexSet, slots: np.ndarray, exclude: np.ndarray | None) -> None:
         counts = ix.slot_count[slots]  # every entry has at least its question, so no group is empty
+        self.slots = slots
         self.n = len(slots)
         self.counts = counts
         self.starts = np.cumsum(counts) - counts
@@ -299,27 +340,31 @@ _COVER_KEY = "\0cover"  # the word-cover tokens' lookup, beside the channels' (n
 
 
 def _lookups(
-    ix: IndexSet, view: QueryView, channels: Sequence[str], g: _Groups, answer_channel: str
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """`match` of each channel's query tokens (and of the word-cover tokens) over the candidates' documents;
-    token sets searched in the same index (words, the soft channel, the cover) share one lookup: bitwise the same.
+    ix: IndexSet, views: Sequence[QueryView], channels: Sequence[str], g: _Groups, answer_channel: str
+) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per view, `match` of each channel's query tokens (and of the word-cover tokens) over the candidates'
+    documents; token sets searched in the same index (words, the soft channel, the cover, and those of every view
+    over the same candidates) share one lookup: a (token, document) pair's values never depend on the others.
 
     Only the answer channel's features read answer documents: the other indexes look up question documents
     alone (a quarter of the pairs at 100k entries) and leave answers absent, which no feature reads."""
-    wanted = [(name, _sparse(ix, name), view.terms[name]) for name in channels]
-    if view.cover is not None and "words" in ix.sparse:
-        wanted.append((_COVER_KEY, ix.sparse["words"], view.cover.terms))
+    wanted = [(v, name, _sparse(ix, name), view.terms[name]) for v, view in enumerate(views) for name in channels]
+    for v, view in enumerate(views):
+        if view.cover is not None and "words" in ix.sparse:
+            wanted.append((v, _COVER_KEY, ix.sparse["words"], view.cover.terms))
     answers = _sparse(ix, answer_channel) if answer_channel else None
     questions = np.flatnonzero(~g.is_answer)
     partial = len(questions) < len(g.docs)
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for index in dict.fromkeys(index for _, index, _ in wanted):  # each index once, in channel order
-        many = [terms for key, of, terms in wanted if of is index]
+    out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in views]
+    for index in dict.fromkeys(index for _, _, index, _ in wanted):  # each index once, in channel order
+        mine = [(v, key, terms) for v, key, of, terms in wanted if of is index]
+        many = [terms for _, _, terms in mine]
         if index is answers or not partial:
             found = index.match_many(many, g.docs)
         else:
             found = [_widen(*matched, questions, len(g.docs)) for matched in index.match_many(many, g.docs[questions])]
-        out.update(zip([key for key, of, _ in wanted if of is index], found, strict=True))
+        for (v, key, _), matched in zip(mine, found, strict=True):
+            out[v][key] = matched
     return out
 
 
@@ -354,10 +399,22 @@ def candidate_features(
     (the values are the same as one reduction per feature; each feature's arithmetic keeps its dtype).
     """
     g = _Groups(ix, slots, exclude)
-    n, docs = g.n, g.docs
+    return _features(ix, view, g, _lookups(ix, [view], lexical_channels(ix.config), g, _answer_channel(ix.config))[0])
+
+
+def _answer_channel(config: IndexConfig) -> str:
+    """The channel whose features read answer documents too."""
+    return "words" if "words" in config.channels else next(iter(config.channels), "")
+
+
+def _features(
+    ix: IndexSet, view: QueryView, g: _Groups, lookups: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> CandidateFeatures:
+    """`candidate_features` over ready candidate groups and lookups (views over the same candidates share them)."""
+    slots, n, docs = g.slots, g.n, g.docs
     config = ix.config
     channels = lexical_channels(config)
-    answer_channel = "words" if "words" in config.channels else next(iter(config.channels), "")
+    answer_channel = _answer_channel(config)
     # users want answers in their language: an English query prefers the English entry on the same topic
     query_zh = view.query_features[1] >= 0.5
     same_lang = (ix.slot_is_zh[slots] == query_zh).astype(np.float64)
@@ -377,7 +434,6 @@ def candidate_features(
         match += gcos
     ucovs: list[np.ndarray] = []
     answer_qcov: np.ndarray = np.zeros(len(docs))
-    lookups = _lookups(ix, view, channels, g, answer_channel)
     for name in channels:
         index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = lookups[name]
@@ -473,24 +529,29 @@ def score_candidates(
     dense_ids: np.ndarray | None = None,
     gloss_ids: np.ndarray | None = None,
     seen: dict[str, Mapping[str, float]] | None = None,
+    views: dict[ViewKey, QueryView] | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
     `context_vectors` are the embeddings of `context + " " + text` and of `context`. `seen`: gloss neighbours
     of words new to the FAQ already found with the same `vectors.words` (queries of one batch share them).
+    `views`: query views already made for the same inputs (a follow-up's plain reading is also searched alone).
     """
     seen = {} if seen is None else seen  # the views share the query's word vectors (follow_up_vectors)
-    plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids, seen=seen)
+    plain = _memo_view(views, ix, text, vectors, exclude, dense_ids, True, gloss_ids, seen)
     if context is None:
         return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
     shared = context_vectors[0].words is vectors.words and context_vectors[1].words is vectors.words
-    combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude, seen=seen if shared else None)
-    slots = candidate_slots(ix, [plain, combined])
-    own = candidate_features(ix, plain, slots, exclude)
-    joint = candidate_features(ix, combined, slots, exclude)
-    alone_view = make_view(ix, context, context_vectors[1], exclude, candidates=False, seen=seen if shared else None)
-    alone = candidate_features(ix, alone_view, slots, exclude)
+    known = seen if shared else None
+    combined = _memo_view(views, ix, f"{context} {text}", context_vectors[0], exclude, None, True, None, known)
+    alone_view = _memo_view(views, ix, context, context_vectors[1], exclude, None, False, None, known)
+    # the three views score the same candidates: one set of groups, one lookup per index for all their tokens
+    g = _Groups(ix, candidate_slots(ix, [plain, combined]), exclude)
+    three = [plain, combined, alone_view]
+    lookups = _lookups(ix, three, lexical_channels(ix.config), g, _answer_channel(ix.config))
+    own, joint, alone = (_features(ix, view, g, found) for view, found in zip(three, lookups, strict=True))
+    slots = g.slots
     return CandidateFeatures(
         slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)
     )

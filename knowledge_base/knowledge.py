@@ -16,6 +16,8 @@ from knowledge_base.features import (
     NO_VECTORS,
     CandidateFeatures,
     QueryVectors,
+    QueryView,
+    ViewKey,
     context_feature_names,
     feature_names,
     follow_up_vectors,
@@ -150,6 +152,7 @@ class KnowledgeBase:
         results = []
         # queries embedded together share one table of words new to the FAQ: their gloss neighbours too
         seen: dict[int, dict[str, Mapping[str, float]]] = {}
+        views: dict[ViewKey, QueryView] = {}  # a follow-up's plain reading is often the batch's other query
         for i, text in enumerate(texts):
             if not text.strip() or not ix.slot_of:
                 model = self._models.plain if contexts[i] is None else self._models.context
@@ -164,6 +167,7 @@ class KnowledgeBase:
                 dense_ids=dense_ids[i],
                 gloss_ids=gloss_ids[i],
                 seen=seen.setdefault(id(query_vectors[i].words), {}),
+                views=views,
             )
             results.append(self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k))
         return results
