@@ -201,13 +201,22 @@ def make_view(
 ViewKey = tuple[object, ...]
 
 
+@dataclass
+class SearchMemo:
+    """What the searches of one batch share: query views made once per distinct input, and the lookups of a
+    follow-up's plain view over its candidates (the batch's plain reading of the same text slices them)."""
+
+    views: dict[ViewKey, QueryView] = field(default_factory=dict)
+    lookups: dict[int, tuple[_Groups, dict[str, tuple[np.ndarray, np.ndarray]]]] = field(default_factory=dict)
+
+
 def _array_key(values: np.ndarray | None) -> tuple[object, ...] | None:
     """An array's exact contents as a dictionary key."""
     return None if values is None else (values.dtype.str, values.shape, values.tobytes())
 
 
 def _memo_view(
-    views: dict[ViewKey, QueryView] | None,
+    memo: SearchMemo | None,
     ix: IndexSet,
     text: str,
     vectors: QueryVectors,
@@ -219,7 +228,7 @@ def _memo_view(
 ) -> QueryView:
     """`make_view`, made once per distinct input in `views` (a view is a function of its inputs; `seen` only
     caches gloss neighbours, which depend on the word vectors, keyed by identity)."""
-    if views is None or exclude is not None:
+    if memo is None or exclude is not None:
         return make_view(ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen)
     key = (
         text,
@@ -230,9 +239,9 @@ def _memo_view(
         _array_key(dense_ids),
         _array_key(gloss_ids),
     )
-    view = views.get(key)
+    view = memo.views.get(key)
     if view is None:
-        view = views[key] = make_view(
+        view = memo.views[key] = make_view(
             ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen
         )
     return view
@@ -295,6 +304,24 @@ class _Groups:
         self.is_answer = ix.doc_pos[self.docs] == ANSWER_POS
         self.question = usable & ~self.is_answer
         self.answer = usable & self.is_answer
+        self._doc_idf: dict[int, np.ndarray] = {}
+
+    def doc_idf(self, index: Bm25SparseIndex) -> np.ndarray:
+        """`index.doc_idf` of the documents, found once for every view over these candidates."""
+        found = self._doc_idf.get(id(index))
+        if found is None:
+            found = self._doc_idf[id(index)] = index.doc_idf(self.docs)
+        return found
+
+    def columns_in(self, wider: _Groups) -> np.ndarray | None:
+        """Where each of these documents sits among `wider`'s (None unless every candidate is one of its)."""
+        at = np.searchsorted(wider.slots, self.slots)
+        if len(at) and (int(at.max()) >= wider.n or not np.array_equal(wider.slots[at], self.slots)):
+            return None
+        out: np.ndarray = np.repeat(wider.starts[at], self.counts) + (
+            np.arange(len(self.docs)) - np.repeat(self.starts, self.counts)
+        )
+        return out
 
     def max_rows(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per row of `rows` (values x documents), each candidate's maximum over the documents `mask` selects;
@@ -438,11 +465,12 @@ def _features(
         index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = lookups[name]
         matched = terms.idf @ present
-        has_terms = terms.idf_sum > 0
-        qcov = matched / terms.idf_sum if has_terms else np.zeros(len(docs))
+        idf_sum = terms.idf_sum
+        has_terms = idf_sum > 0
+        qcov = matched / idf_sum if has_terms else np.zeros(len(docs))
         # coverage by the entry as a whole: the query's words may be spread over its question and alternatives
-        ucovs.append(terms.idf @ g.any_question(present) / terms.idf_sum if has_terms else np.zeros(n))
-        doc_idf = index.doc_idf(docs)
+        ucovs.append(terms.idf @ g.any_question(present) / idf_sum if has_terms else np.zeros(n))
+        doc_idf = g.doc_idf(index)
         dcov = np.divide(matched, doc_idf, out=np.zeros(len(docs)), where=doc_idf > 0)
         f1 = np.divide(2 * qcov * dcov, qcov + dcov, out=np.zeros(len(docs)), where=(qcov + dcov) > 0)
         rows += [bm25, qcov, dcov, f1]
@@ -529,28 +557,39 @@ def score_candidates(
     dense_ids: np.ndarray | None = None,
     gloss_ids: np.ndarray | None = None,
     seen: dict[str, Mapping[str, float]] | None = None,
-    views: dict[ViewKey, QueryView] | None = None,
+    memo: SearchMemo | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
     `context_vectors` are the embeddings of `context + " " + text` and of `context`. `seen`: gloss neighbours
     of words new to the FAQ already found with the same `vectors.words` (queries of one batch share them).
-    `views`: query views already made for the same inputs (a follow-up's plain reading is also searched alone).
+    `memo`: what the batch's other searches made (a follow-up's plain reading is also searched alone).
     """
     seen = {} if seen is None else seen  # the views share the query's word vectors (follow_up_vectors)
-    plain = _memo_view(views, ix, text, vectors, exclude, dense_ids, True, gloss_ids, seen)
+    plain = _memo_view(memo, ix, text, vectors, exclude, dense_ids, True, gloss_ids, seen)
     if context is None:
-        return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
+        g = _Groups(ix, candidate_slots(ix, [plain]), exclude)
+        wider = memo.lookups.get(id(plain)) if memo is not None and exclude is None else None
+        columns = g.columns_in(wider[0]) if wider is not None else None
+        if wider is None or columns is None:
+            return _features(
+                ix, plain, g, _lookups(ix, [plain], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
+            )
+        # a (token, document) pair's lookup is the same whatever other documents were looked up with it
+        sliced = {key: (present[:, columns], bm25[columns]) for key, (present, bm25) in wider[1].items()}
+        return _features(ix, plain, g, sliced)
     shared = context_vectors[0].words is vectors.words and context_vectors[1].words is vectors.words
     known = seen if shared else None
-    combined = _memo_view(views, ix, f"{context} {text}", context_vectors[0], exclude, None, True, None, known)
-    alone_view = _memo_view(views, ix, context, context_vectors[1], exclude, None, False, None, known)
+    combined = _memo_view(memo, ix, f"{context} {text}", context_vectors[0], exclude, None, True, None, known)
+    alone_view = _memo_view(memo, ix, context, context_vectors[1], exclude, None, False, None, known)
     # the three views score the same candidates: one set of groups, one lookup per index for all their tokens
     g = _Groups(ix, candidate_slots(ix, [plain, combined]), exclude)
     three = [plain, combined, alone_view]
     lookups = _lookups(ix, three, lexical_channels(ix.config), g, _answer_channel(ix.config))
     own, joint, alone = (_features(ix, view, g, found) for view, found in zip(three, lookups, strict=True))
+    if memo is not None and exclude is None:
+        memo.lookups[id(plain)] = (g, lookups[0])  # plain is kept alive by memo.views
     slots = g.slots
     return CandidateFeatures(
         slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)
