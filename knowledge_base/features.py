@@ -426,7 +426,8 @@ def candidate_features(
     (the values are the same as one reduction per feature; each feature's arithmetic keeps its dtype).
     """
     g = _Groups(ix, slots, exclude)
-    return _features(ix, view, g, _lookups(ix, [view], lexical_channels(ix.config), g, _answer_channel(ix.config))[0])
+    lookups = _lookups(ix, [view], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
+    return _features(ix, view, g, lookups, _similarities(ix, [view], g)[0])
 
 
 def _answer_channel(config: IndexConfig) -> str:
@@ -434,10 +435,33 @@ def _answer_channel(config: IndexConfig) -> str:
     return "words" if "words" in config.channels else next(iter(config.channels), "")
 
 
+def _similarities(ix: IndexSet, views: Sequence[QueryView], g: _Groups) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per view, the cosines of its text and of its gloss with the candidates' documents (zeros without them);
+    the documents' stored vectors are gathered once per index for all the views."""
+    out = [(np.zeros(len(g.docs)), np.zeros(len(g.docs))) for _ in views]
+    config = ix.config
+    for side, index, on in ((0, ix.dense, config.dense), (1, ix.gloss, config.glossed)):
+        wanted = [(v, view.vectors.text if side == 0 else view.vectors.gloss) for v, view in enumerate(views)]
+        present = [(v, vector) for v, vector in wanted if vector is not None]
+        if not on or index is None or not present or not len(g.docs):
+            continue
+        found = index.similarities_many(g.docs, [vector for _, vector in present])
+        for (v, _), sims in zip(present, found, strict=True):
+            pair = out[v]
+            out[v] = (sims, pair[1]) if side == 0 else (pair[0], sims)
+    return out
+
+
 def _features(
-    ix: IndexSet, view: QueryView, g: _Groups, lookups: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    ix: IndexSet,
+    view: QueryView,
+    g: _Groups,
+    lookups: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    cosines: tuple[np.ndarray, np.ndarray],
 ) -> CandidateFeatures:
-    """`candidate_features` over ready candidate groups and lookups (views over the same candidates share them)."""
+    """`candidate_features` over ready candidate groups, lookups and cosines (views over the same candidates
+    share them)."""
+    cos, gcos = cosines
     slots, n, docs = g.slots, g.n, g.docs
     config = ix.config
     channels = lexical_channels(config)
@@ -446,12 +470,6 @@ def _features(
     query_zh = view.query_features[1] >= 0.5
     same_lang = (ix.slot_is_zh[slots] == query_zh).astype(np.float64)
     match = np.zeros(len(docs))
-    cos: np.ndarray = np.zeros(len(docs))
-    gcos: np.ndarray = np.zeros(len(docs))
-    if config.dense and ix.dense is not None and view.vector is not None and len(docs):
-        cos = ix.dense.similarities(docs, view.vector)
-    if config.glossed and ix.gloss is not None and view.vectors.gloss is not None and len(docs):
-        gcos = ix.gloss.similarities(docs, view.vectors.gloss)
     rows: list[np.ndarray] = []  # per-document values whose maximum over question documents is a feature
     if config.dense:
         rows.append(cos)
@@ -573,12 +591,11 @@ def score_candidates(
         wider = memo.lookups.get(id(plain)) if memo is not None and exclude is None else None
         columns = g.columns_in(wider[0]) if wider is not None else None
         if wider is None or columns is None:
-            return _features(
-                ix, plain, g, _lookups(ix, [plain], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
-            )
-        # a (token, document) pair's lookup is the same whatever other documents were looked up with it
-        sliced = {key: (present[:, columns], bm25[columns]) for key, (present, bm25) in wider[1].items()}
-        return _features(ix, plain, g, sliced)
+            lookups = _lookups(ix, [plain], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
+        else:
+            # a (token, document) pair's lookup is the same whatever other documents were looked up with it
+            lookups = {key: (present[:, columns], bm25[columns]) for key, (present, bm25) in wider[1].items()}
+        return _features(ix, plain, g, lookups, _similarities(ix, [plain], g)[0])
     shared = context_vectors[0].words is vectors.words and context_vectors[1].words is vectors.words
     known = seen if shared else None
     combined = _memo_view(memo, ix, f"{context} {text}", context_vectors[0], exclude, None, True, None, known)
@@ -586,10 +603,13 @@ def score_candidates(
     # the three views score the same candidates: one set of groups, one lookup per index for all their tokens
     g = _Groups(ix, candidate_slots(ix, [plain, combined]), exclude)
     three = [plain, combined, alone_view]
-    lookups = _lookups(ix, three, lexical_channels(ix.config), g, _answer_channel(ix.config))
-    own, joint, alone = (_features(ix, view, g, found) for view, found in zip(three, lookups, strict=True))
+    looked = _lookups(ix, three, lexical_channels(ix.config), g, _answer_channel(ix.config))
+    cosines = _similarities(ix, three, g)
+    own, joint, alone = (
+        _features(ix, view, g, found, pair) for view, found, pair in zip(three, looked, cosines, strict=True)
+    )
     if memo is not None and exclude is None:
-        memo.lookups[id(plain)] = (g, lookups[0])  # plain is kept alive by memo.views
+        memo.lookups[id(plain)] = (g, looked[0])  # plain is kept alive by memo.views
     slots = g.slots
     return CandidateFeatures(
         slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)
