@@ -198,6 +198,55 @@ def make_view(
     )
 
 
+ViewKey = tuple[object, ...]
+
+
+@dataclass
+class SearchMemo:
+    """What the searches of one batch share: query views made once per distinct input, and the lookups of a
+    follow-up's plain view over its candidates (the batch's plain reading of the same text slices them)."""
+
+    views: dict[ViewKey, QueryView] = field(default_factory=dict)
+    lookups: dict[int, tuple[_Groups, dict[str, tuple[np.ndarray, np.ndarray]]]] = field(default_factory=dict)
+
+
+def _array_key(values: np.ndarray | None) -> tuple[object, ...] | None:
+    """An array's exact contents as a dictionary key."""
+    return None if values is None else (values.dtype.str, values.shape, values.tobytes())
+
+
+def _memo_view(
+    memo: SearchMemo | None,
+    ix: IndexSet,
+    text: str,
+    vectors: QueryVectors,
+    exclude: np.ndarray | None,
+    dense_ids: np.ndarray | None,
+    candidates: bool,
+    gloss_ids: np.ndarray | None,
+    seen: dict[str, Mapping[str, float]] | None,
+) -> QueryView:
+    """`make_view`, made once per distinct input in `views` (a view is a function of its inputs; `seen` only
+    caches gloss neighbours, which depend on the word vectors, keyed by identity)."""
+    if memo is None or exclude is not None:
+        return make_view(ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen)
+    key = (
+        text,
+        candidates,
+        _array_key(vectors.text),
+        _array_key(vectors.gloss),
+        id(vectors.words),
+        _array_key(dense_ids),
+        _array_key(gloss_ids),
+    )
+    view = memo.views.get(key)
+    if view is None:
+        view = memo.views[key] = make_view(
+            ix, text, vectors, exclude, dense_ids, candidates=candidates, gloss_ids=gloss_ids, seen=seen
+        )
+    return view
+
+
 def _word_cover(
     ix: IndexSet, words: Sequence[str], near: Sequence[Mapping[str, float]], weights: Mapping[str, float]
 ) -> WordCover:
@@ -242,6 +291,7 @@ class _Groups:
 
     def __init__(self, ix: IndexSet, slots: np.ndarray, exclude: np.ndarray | None) -> None:
         counts = ix.slot_count[slots]  # every entry has at least its question, so no group is empty
+        self.slots = slots
         self.n = len(slots)
         self.counts = counts
         self.starts = np.cumsum(counts) - counts
@@ -254,6 +304,24 @@ class _Groups:
         self.is_answer = ix.doc_pos[self.docs] == ANSWER_POS
         self.question = usable & ~self.is_answer
         self.answer = usable & self.is_answer
+        self._doc_idf: dict[int, np.ndarray] = {}
+
+    def doc_idf(self, index: Bm25SparseIndex) -> np.ndarray:
+        """`index.doc_idf` of the documents, found once for every view over these candidates."""
+        found = self._doc_idf.get(id(index))
+        if found is None:
+            found = self._doc_idf[id(index)] = index.doc_idf(self.docs)
+        return found
+
+    def columns_in(self, wider: _Groups) -> np.ndarray | None:
+        """Where each of these documents sits among `wider`'s (None unless every candidate is one of its)."""
+        at = np.searchsorted(wider.slots, self.slots)
+        if len(at) and (int(at.max()) >= wider.n or not np.array_equal(wider.slots[at], self.slots)):
+            return None
+        out: np.ndarray = np.repeat(wider.starts[at], self.counts) + (
+            np.arange(len(self.docs)) - np.repeat(self.starts, self.counts)
+        )
+        return out
 
     def max_rows(self, rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per row of `rows` (values x documents), each candidate's maximum over the documents `mask` selects;
@@ -299,27 +367,31 @@ _COVER_KEY = "\0cover"  # the word-cover tokens' lookup, beside the channels' (n
 
 
 def _lookups(
-    ix: IndexSet, view: QueryView, channels: Sequence[str], g: _Groups, answer_channel: str
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """`match` of each channel's query tokens (and of the word-cover tokens) over the candidates' documents;
-    token sets searched in the same index (words, the soft channel, the cover) share one lookup: bitwise the same.
+    ix: IndexSet, views: Sequence[QueryView], channels: Sequence[str], g: _Groups, answer_channel: str
+) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per view, `match` of each channel's query tokens (and of the word-cover tokens) over the candidates'
+    documents; token sets searched in the same index (words, the soft channel, the cover, and those of every view
+    over the same candidates) share one lookup: a (token, document) pair's values never depend on the others.
 
     Only the answer channel's features read answer documents: the other indexes look up question documents
     alone (a quarter of the pairs at 100k entries) and leave answers absent, which no feature reads."""
-    wanted = [(name, _sparse(ix, name), view.terms[name]) for name in channels]
-    if view.cover is not None and "words" in ix.sparse:
-        wanted.append((_COVER_KEY, ix.sparse["words"], view.cover.terms))
+    wanted = [(v, name, _sparse(ix, name), view.terms[name]) for v, view in enumerate(views) for name in channels]
+    for v, view in enumerate(views):
+        if view.cover is not None and "words" in ix.sparse:
+            wanted.append((v, _COVER_KEY, ix.sparse["words"], view.cover.terms))
     answers = _sparse(ix, answer_channel) if answer_channel else None
     questions = np.flatnonzero(~g.is_answer)
     partial = len(questions) < len(g.docs)
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for index in dict.fromkeys(index for _, index, _ in wanted):  # each index once, in channel order
-        many = [terms for key, of, terms in wanted if of is index]
+    out: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in views]
+    for index in dict.fromkeys(index for _, _, index, _ in wanted):  # each index once, in channel order
+        mine = [(v, key, terms) for v, key, of, terms in wanted if of is index]
+        many = [terms for _, _, terms in mine]
         if index is answers or not partial:
             found = index.match_many(many, g.docs)
         else:
             found = [_widen(*matched, questions, len(g.docs)) for matched in index.match_many(many, g.docs[questions])]
-        out.update(zip([key for key, of, _ in wanted if of is index], found, strict=True))
+        for (v, key, _), matched in zip(mine, found, strict=True):
+            out[v][key] = matched
     return out
 
 
@@ -354,20 +426,50 @@ def candidate_features(
     (the values are the same as one reduction per feature; each feature's arithmetic keeps its dtype).
     """
     g = _Groups(ix, slots, exclude)
-    n, docs = g.n, g.docs
+    lookups = _lookups(ix, [view], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
+    return _features(ix, view, g, lookups, _similarities(ix, [view], g)[0])
+
+
+def _answer_channel(config: IndexConfig) -> str:
+    """The channel whose features read answer documents too."""
+    return "words" if "words" in config.channels else next(iter(config.channels), "")
+
+
+def _similarities(ix: IndexSet, views: Sequence[QueryView], g: _Groups) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per view, the cosines of its text and of its gloss with the candidates' documents (zeros without them);
+    the documents' stored vectors are gathered once per index for all the views."""
+    out = [(np.zeros(len(g.docs)), np.zeros(len(g.docs))) for _ in views]
+    config = ix.config
+    for side, index, on in ((0, ix.dense, config.dense), (1, ix.gloss, config.glossed)):
+        wanted = [(v, view.vectors.text if side == 0 else view.vectors.gloss) for v, view in enumerate(views)]
+        present = [(v, vector) for v, vector in wanted if vector is not None]
+        if not on or index is None or not present or not len(g.docs):
+            continue
+        found = index.similarities_many(g.docs, [vector for _, vector in present])
+        for (v, _), sims in zip(present, found, strict=True):
+            pair = out[v]
+            out[v] = (sims, pair[1]) if side == 0 else (pair[0], sims)
+    return out
+
+
+def _features(
+    ix: IndexSet,
+    view: QueryView,
+    g: _Groups,
+    lookups: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    cosines: tuple[np.ndarray, np.ndarray],
+) -> CandidateFeatures:
+    """`candidate_features` over ready candidate groups, lookups and cosines (views over the same candidates
+    share them)."""
+    cos, gcos = cosines
+    slots, n, docs = g.slots, g.n, g.docs
     config = ix.config
     channels = lexical_channels(config)
-    answer_channel = "words" if "words" in config.channels else next(iter(config.channels), "")
+    answer_channel = _answer_channel(config)
     # users want answers in their language: an English query prefers the English entry on the same topic
     query_zh = view.query_features[1] >= 0.5
     same_lang = (ix.slot_is_zh[slots] == query_zh).astype(np.float64)
     match = np.zeros(len(docs))
-    cos: np.ndarray = np.zeros(len(docs))
-    gcos: np.ndarray = np.zeros(len(docs))
-    if config.dense and ix.dense is not None and view.vector is not None and len(docs):
-        cos = ix.dense.similarities(docs, view.vector)
-    if config.glossed and ix.gloss is not None and view.vectors.gloss is not None and len(docs):
-        gcos = ix.gloss.similarities(docs, view.vectors.gloss)
     rows: list[np.ndarray] = []  # per-document values whose maximum over question documents is a feature
     if config.dense:
         rows.append(cos)
@@ -377,16 +479,16 @@ def candidate_features(
         match += gcos
     ucovs: list[np.ndarray] = []
     answer_qcov: np.ndarray = np.zeros(len(docs))
-    lookups = _lookups(ix, view, channels, g, answer_channel)
     for name in channels:
         index, terms = _sparse(ix, name), view.terms[name]
         present, bm25 = lookups[name]
         matched = terms.idf @ present
-        has_terms = terms.idf_sum > 0
-        qcov = matched / terms.idf_sum if has_terms else np.zeros(len(docs))
+        idf_sum = terms.idf_sum
+        has_terms = idf_sum > 0
+        qcov = matched / idf_sum if has_terms else np.zeros(len(docs))
         # coverage by the entry as a whole: the query's words may be spread over its question and alternatives
-        ucovs.append(terms.idf @ g.any_question(present) / terms.idf_sum if has_terms else np.zeros(n))
-        doc_idf = index.doc_idf(docs)
+        ucovs.append(terms.idf @ g.any_question(present) / idf_sum if has_terms else np.zeros(n))
+        doc_idf = g.doc_idf(index)
         dcov = np.divide(matched, doc_idf, out=np.zeros(len(docs)), where=doc_idf > 0)
         f1 = np.divide(2 * qcov * dcov, qcov + dcov, out=np.zeros(len(docs)), where=(qcov + dcov) > 0)
         rows += [bm25, qcov, dcov, f1]
@@ -473,24 +575,42 @@ def score_candidates(
     dense_ids: np.ndarray | None = None,
     gloss_ids: np.ndarray | None = None,
     seen: dict[str, Mapping[str, float]] | None = None,
+    memo: SearchMemo | None = None,
 ) -> CandidateFeatures:
     """Candidates and features of a query; with a context (the previous topic) also of `context + query`
     and of the context alone, so the model can tell a follow-up (那会员呢) from a fresh question.
 
     `context_vectors` are the embeddings of `context + " " + text` and of `context`. `seen`: gloss neighbours
     of words new to the FAQ already found with the same `vectors.words` (queries of one batch share them).
+    `memo`: what the batch's other searches made (a follow-up's plain reading is also searched alone).
     """
     seen = {} if seen is None else seen  # the views share the query's word vectors (follow_up_vectors)
-    plain = make_view(ix, text, vectors, exclude, dense_ids, gloss_ids=gloss_ids, seen=seen)
+    plain = _memo_view(memo, ix, text, vectors, exclude, dense_ids, True, gloss_ids, seen)
     if context is None:
-        return candidate_features(ix, plain, candidate_slots(ix, [plain]), exclude)
+        g = _Groups(ix, candidate_slots(ix, [plain]), exclude)
+        wider = memo.lookups.get(id(plain)) if memo is not None and exclude is None else None
+        columns = g.columns_in(wider[0]) if wider is not None else None
+        if wider is None or columns is None:
+            lookups = _lookups(ix, [plain], lexical_channels(ix.config), g, _answer_channel(ix.config))[0]
+        else:
+            # a (token, document) pair's lookup is the same whatever other documents were looked up with it
+            lookups = {key: (present[:, columns], bm25[columns]) for key, (present, bm25) in wider[1].items()}
+        return _features(ix, plain, g, lookups, _similarities(ix, [plain], g)[0])
     shared = context_vectors[0].words is vectors.words and context_vectors[1].words is vectors.words
-    combined = make_view(ix, f"{context} {text}", context_vectors[0], exclude, seen=seen if shared else None)
-    slots = candidate_slots(ix, [plain, combined])
-    own = candidate_features(ix, plain, slots, exclude)
-    joint = candidate_features(ix, combined, slots, exclude)
-    alone_view = make_view(ix, context, context_vectors[1], exclude, candidates=False, seen=seen if shared else None)
-    alone = candidate_features(ix, alone_view, slots, exclude)
+    known = seen if shared else None
+    combined = _memo_view(memo, ix, f"{context} {text}", context_vectors[0], exclude, None, True, None, known)
+    alone_view = _memo_view(memo, ix, context, context_vectors[1], exclude, None, False, None, known)
+    # the three views score the same candidates: one set of groups, one lookup per index for all their tokens
+    g = _Groups(ix, candidate_slots(ix, [plain, combined]), exclude)
+    three = [plain, combined, alone_view]
+    looked = _lookups(ix, three, lexical_channels(ix.config), g, _answer_channel(ix.config))
+    cosines = _similarities(ix, three, g)
+    own, joint, alone = (
+        _features(ix, view, g, found, pair) for view, found, pair in zip(three, looked, cosines, strict=True)
+    )
+    if memo is not None and exclude is None:
+        memo.lookups[id(plain)] = (g, looked[0])  # plain is kept alive by memo.views
+    slots = g.slots
     return CandidateFeatures(
         slots, np.hstack([own.matrix, joint.matrix, alone.matrix]), own.best_doc, np.maximum(own.prior, joint.prior)
     )

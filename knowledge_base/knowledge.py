@@ -16,6 +16,7 @@ from knowledge_base.features import (
     NO_VECTORS,
     CandidateFeatures,
     QueryVectors,
+    SearchMemo,
     context_feature_names,
     feature_names,
     follow_up_vectors,
@@ -147,13 +148,16 @@ class KnowledgeBase:
         query_vectors, context_vectors = self._vectors(ix, texts, contexts, vectors, prepared)
         dense_ids = nearest(ix.dense, [v.text for v in query_vectors])
         gloss_ids = nearest(ix.gloss, [v.gloss for v in query_vectors])
-        results = []
         # queries embedded together share one table of words new to the FAQ: their gloss neighbours too
         seen: dict[int, dict[str, Mapping[str, float]]] = {}
-        for i, text in enumerate(texts):
+        memo = SearchMemo()  # a follow-up's plain reading is often the batch's other query
+        results: list[SearchResult | None] = [None] * len(texts)
+        # follow-ups first: a plain reading of the same text then reuses their lookups (any order: same results)
+        for i in sorted(range(len(texts)), key=lambda i: contexts[i] is None):
+            text = texts[i]
             if not text.strip() or not ix.slot_of:
                 model = self._models.plain if contexts[i] is None else self._models.context
-                results.append(SearchResult(queries[i], (), False, model.threshold))
+                results[i] = SearchResult(queries[i], (), False, model.threshold)
                 continue
             found_features = score_candidates(
                 ix,
@@ -164,9 +168,10 @@ class KnowledgeBase:
                 dense_ids=dense_ids[i],
                 gloss_ids=gloss_ids[i],
                 seen=seen.setdefault(id(query_vectors[i].words), {}),
+                memo=memo,
             )
-            results.append(self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k))
-        return results
+            results[i] = self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k)
+        return [r for r in results if r is not None]
 
     def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
         """The vectors `search` uses for standalone queries (for evaluation tools scoring candidates directly)."""

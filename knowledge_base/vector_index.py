@@ -4,7 +4,7 @@ keyed by document ids."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -132,13 +132,18 @@ class FaissVectorIndex:
 
     def similarities(self, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Inner products of one query vector with the stored vectors of these ids (candidates' cosines)."""
+        return self.similarities_many(ids, [query])[0]
+
+    def similarities_many(self, ids: np.ndarray, queries: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """`similarities` of each query with the same ids: their vectors are gathered once, and each query's
+        product is the one `similarities` computes alone (the same values to the bit)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        query = np.asarray(query, dtype=np.float32)
+        vectors = [np.asarray(query, dtype=np.float32) for query in queries]
         stored = self._stored_vectors() if len(ids) else None
         if stored is not None:
-            return stored.similarities(ids, query)
-        out: np.ndarray = self.vectors(ids) @ query
-        return out
+            return stored.similarities_many(ids, vectors)
+        rows = self.vectors(ids)
+        return [rows @ query for query in vectors]
 
     def _stored_vectors(self) -> _StoredVectors | None:
         """The stored vectors read in place, or None when the storage is not a plain float16/float32 table.
@@ -281,17 +286,21 @@ class _StoredVectors:
             raise KeyError("id not in the index")
         return rows
 
-    def similarities(self, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """Inner products of `query` with the vectors of these ids; 8-bit codes are not decoded: with
-        s = range * query / 255, x . query = min . query + (codes + 0.5) . s (the same within float32 rounding)."""
+    def similarities_many(self, ids: np.ndarray, queries: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Inner products of each query with the vectors of these ids (gathered once); 8-bit codes are not
+        decoded: with s = range * query / 255, x . query = min . query + (codes + 0.5) . s (the same within
+        float32 rounding)."""
         if self._ranges is None:
-            out: np.ndarray = self.rows(ids) @ query
-            return out
+            rows = self.rows(ids)
+            return [rows @ query for query in queries]
         low, span = self._ranges
-        scaled = span * query / np.float32(255.0)
-        offset = np.float32(low @ query + np.float32(0.5) * scaled.sum())
-        sims: np.ndarray = self._table[self._positions(ids)].astype(np.float32) @ scaled + offset
-        return sims
+        codes = self._table[self._positions(ids)].astype(np.float32)
+        out = []
+        for query in queries:
+            scaled = span * query / np.float32(255.0)
+            offset = np.float32(low @ query + np.float32(0.5) * scaled.sum())
+            out.append(codes @ scaled + offset)
+        return out
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """The float32 vectors of these external ids (KeyError for an id never added)."""

@@ -7,6 +7,7 @@ import pytest
 
 from knowledge_base import KnowledgeBase
 from knowledge_base import features as F
+from knowledge_base.models import SearchResult
 
 pytestmark = pytest.mark.integration
 
@@ -14,16 +15,20 @@ QUERIES = ["课程退宽", "我买错课程了，钱能退给我吗", "自动续
 
 
 def _every_document(
-    ix: F.IndexSet, view: F.QueryView, channels: tuple[str, ...], g: F._Groups, answer_channel: str
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The lookups before answers were skipped: every index over every candidate document."""
-    wanted = [(name, F._sparse(ix, name), view.terms[name]) for name in channels]
-    if view.cover is not None:
-        wanted.append((F._COVER_KEY, ix.sparse["words"], view.cover.terms))
-    return {key: index.match_many([terms], g.docs)[0] for key, index, terms in wanted}
+    ix: F.IndexSet, views: list[F.QueryView], channels: tuple[str, ...], g: F._Groups, answer_channel: str
+) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The lookups before answers were skipped and views shared them: every index over every candidate document,
+    each view's token sets on their own."""
+    out = []
+    for view in views:
+        wanted = [(name, F._sparse(ix, name), view.terms[name]) for name in channels]
+        if view.cover is not None:
+            wanted.append((F._COVER_KEY, ix.sparse["words"], view.cover.terms))
+        out.append({key: index.match_many([terms], g.docs)[0] for key, index, terms in wanted})
+    return out
 
 
-def test_features_skip_answer_lookups_outside_the_answer_channel_without_changing_a_value(
+def test_shared_and_question_only_lookups_change_no_feature(
     real_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ix = real_kb.indexes
@@ -97,3 +102,36 @@ def test_queries_searched_together_compare_a_shared_new_word_with_the_word_table
     assert len(products) == len(new_words)  # 淘宝 once for both queries
     # the same entries as searched one at a time (scores may move in the last bits: the model ran batched)
     assert [[h.id for h in r.hits] for r in together] == [[h.id for h in r.hits] for r in apart]
+
+
+def _exact(result: SearchResult) -> list[tuple[str, float, str, dict[str, float]]]:
+    return [(h.id, h.score, h.matched, h.features) for h in result.hits]
+
+
+def test_a_follow_up_batch_reads_the_message_alone_exactly_as_a_search_of_it_alone(
+    real_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the dialogue searches a follow-up's two readings together: the plain one reuses the follow-up's view and
+    # lookups, which must change nothing the user sees (the same entries, scores and features to the bit)
+    texts = ["那能退吗", "发票怎么开", "How can I get my money back", "会员呢"]
+    vectors = real_kb.query_vectors(texts)
+    contexts = [e.question for e in real_kb.entries[:4]]
+    looked: list[int] = []
+    lookups = F._lookups
+
+    def counted(*args: object, **kwargs: object) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+        looked.append(1)
+        return lookups(*args, **kwargs)  # type: ignore[arg-type]
+
+    for text, prepared, context in zip(texts, vectors, contexts, strict=True):
+        alone = real_kb.search(text, prepared=prepared)
+        with_context = real_kb.search(text, prepared=prepared, context=context)
+        monkeypatch.setattr(F, "_lookups", counted)
+        looked.clear()
+        plain, follow_up = real_kb.search_batch([text, text], contexts=[None, context], prepared=[prepared, prepared])
+        monkeypatch.setattr(F, "_lookups", lookups)
+        assert looked == [1]  # one lookup for the batch's four views
+        assert _exact(plain) == _exact(alone)
+        assert plain.answerable == alone.answerable
+        assert _exact(follow_up) == _exact(with_context)
+        assert follow_up.answerable == with_context.answerable

@@ -190,5 +190,11 @@ def test_candidates_get_exactly_the_stored_vectors_after_adds_and_removals(kind:
         np.testing.assert_allclose(similarities, got @ query, rtol=0, atol=1e-5)
     else:
         np.testing.assert_array_equal(similarities, got @ query)
+    # several queries over the same candidates (a follow-up's views): each gets the cosines it gets alone
+    queries = [x[7], x[8] * -1, x[9]]
+    for alone, together in zip(
+        [index.similarities(wanted, q) for q in queries], index.similarities_many(wanted, queries), strict=True
+    ):
+        np.testing.assert_array_equal(together, alone)
     with pytest.raises(KeyError):
         index.vectors(np.array([1]))  # never added
