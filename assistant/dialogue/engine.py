@@ -11,7 +11,7 @@ from assistant.dialogue.clarification import (
     close_candidates,
     mentioned_option,
 )
-from assistant.dialogue.context import follow_up_kind
+from assistant.dialogue.context import follow_up_kind, is_question
 from assistant.dialogue.corroboration import EntryIntents, backed_hit, evidence_share
 from assistant.dialogue.decision import UserTurn
 from assistant.dialogue.escalation import (
@@ -27,7 +27,7 @@ from assistant.dialogue.flow_choice import FlowChoice
 from assistant.dialogue.flows import Flow, Flows
 from assistant.dialogue.language import choose_locale
 from assistant.dialogue.pending import PendingQuestion
-from assistant.dialogue.persistence import reports_persisting_problem
+from assistant.dialogue.persistence import PROBLEM_PERSISTS, reports_persisting_problem
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerWriter, FaqRetriever
 from assistant.dialogue.replies import Replies
@@ -167,7 +167,8 @@ class DialogueEngine:
                 return self._replies.handoff(t, "explicit_request")
         if had_text and is_sustained_negative(t.state.sentiment, rules.negative_sentiment):
             return self._replies.handoff(t, "negative_sentiment")
-        if is_angry_complaint(intent, t.sentiment, rules) and not self._still_unsolved(t):
+        asks = bool(t.text) and is_question(t.text)
+        if is_angry_complaint(intent, t.sentiment, rules, asks=asks) and not self._still_unsolved(t):
             return self._replies.handoff(t, "complaint")
         if had_text and is_upset_about_money(
             intent, t.turn.tier, t.sentiment, rules.high_stakes, rules.negative_sentiment
@@ -222,7 +223,7 @@ class DialogueEngine:
         # tap away, and whom sustained negative feeling or repeated fallbacks still bring in).
         if t.sentiment <= self._policy.handoff.negative_sentiment.threshold:
             return False
-        return self._retrieve(t).note == "problem_persists"
+        return self._retrieve(t).note == PROBLEM_PERSISTS
 
     def _resolved_by_topic(self, t: TurnContext) -> bool:
         # The conversation's topic settled what the message asks: kept or repeated by a generic follow-up, or a

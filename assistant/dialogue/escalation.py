@@ -76,9 +76,18 @@ def is_sustained_negative(scores: tuple[float, ...], rule: SentimentRule) -> boo
     return len(recent) == rule.consecutive_turns and all(s <= rule.threshold for s in recent)
 
 
-def is_angry_complaint(intent: IntentPrediction | None, sentiment: float, policy: HandoffPolicy) -> bool:
-    """A complaint said with negative feeling, when the policy sends those to a person."""
-    return policy.complaint_hands_off and intent is not None and intent.intent == COMPLAINT and sentiment < 0
+SURE_COMPLAINT = 0.9  # a complaint reading this confident needs no sentiment word to be believed
+
+
+def is_angry_complaint(
+    intent: IntentPrediction | None, sentiment: float, policy: HandoffPolicy, *, asks: bool = False
+) -> bool:
+    """A complaint said with negative feeling, or one the classifier is sure of, said without any positive feeling
+    and asking nothing (the lexicon misses much of how anger is written: "you are thieves, reporting you to my
+    bank"; "老师讲太慢了 能快进吗" asks a question the FAQ may answer), when the policy sends those to a person."""
+    if not policy.complaint_hands_off or intent is None or intent.intent != COMPLAINT:
+        return False
+    return sentiment < 0 or (sentiment == 0 and not asks and intent.confidence >= SURE_COMPLAINT)
 
 
 def is_uncertain_high_stakes(intent: IntentPrediction | None, tier: str, evidence: float, rule: HighStakesRule) -> bool:

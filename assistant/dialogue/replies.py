@@ -21,6 +21,7 @@ from assistant.dialogue.escalation import COMPLAINT
 from assistant.dialogue.flows import Flow, FlowOption
 from assistant.dialogue.framing import frame_answer
 from assistant.dialogue.messages import message
+from assistant.dialogue.persistence import PROBLEM_PERSISTS
 from assistant.dialogue.policy import Policy
 from assistant.dialogue.ports import AnswerRequest, AnswerWriter, FaqRetriever
 from assistant.dialogue.smalltalk import GREETING, is_goodbye
@@ -75,7 +76,11 @@ class Replies:
         )
 
     def _empathetic(self, t: TurnContext) -> bool:
-        return (t.intent is not None and t.intent.intent == COMPLAINT) or t.sentiment <= EMPATHY_SENTIMENT
+        return (
+            (t.intent is not None and t.intent.intent == COMPLAINT)
+            or t.sentiment <= EMPATHY_SENTIMENT
+            or PROBLEM_PERSISTS in t.notes
+        )
 
     def answer(
         self, t: TurnContext, entry: FaqEntry, score: float, result: SearchResult | None, question: str
@@ -110,7 +115,12 @@ class Replies:
         by_id = {e.id: e for e in entries}
         main = entry if entry.id in body.cited else by_id.get(body.cited[0], entry)
         state = self._answered(t, main.id, main.category, main.question)
-        return self.decision(t, "answer", text, sources=sources, faq_id=main.id), state
+        # The answer already failed once: the same steps again, and a person one tap away.
+        buttons = (
+            (QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),) if PROBLEM_PERSISTS in t.notes else ()
+        )
+        decision = self.decision(t, "answer", text, sources=sources, faq_id=main.id, quick_replies=buttons)
+        return decision, state
 
     def answer_option(self, t: TurnContext, flow: Flow, option: FlowOption, query: str) -> Outcome:
         """Fill the flow's slot with `option` and answer with its FAQ entry or its direct answer."""

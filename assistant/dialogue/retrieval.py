@@ -8,13 +8,14 @@ import numpy as np
 
 from assistant.dialogue.context import GENERIC_MAX_CONTENT_WORDS, content_words, follow_up_kind, names_only_actions
 from assistant.dialogue.decision import Source, TraceQuery
+from assistant.dialogue.persistence import PROBLEM_PERSISTS, names_nothing_else
 from assistant.dialogue.ports import FaqRetriever
 from knowledge_base.models import Hit, SearchResult
 
 TRACE_HITS = 3
 TOPIC_EVIDENCE = 0.5  # an on-topic hit needs at least this share of the answerable bar
 # The follow-up was read as being about the last answer's topic.
-TOPIC_NOTES = ("topic_kept", "topic_repeated", "problem_persists")
+TOPIC_NOTES = ("topic_kept", "topic_repeated", PROBLEM_PERSISTS)
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,16 @@ def retrieve(
     queries = (trace_query(plain, None, not use_context), trace_query(contextual, context, use_context))
     # A sure reading of another entry means the statement names something new ("之前那个号已经停机了 换了新号"
     # after the SMS-code answer is about changing the phone number), not that the last problem persists.
-    elsewhere = any(r.answerable and _top_id(r) != last_faq_id for r in (plain, chosen))
+    # A report naming nothing but the persistence ("still doesn't work") names no other entry, whatever its
+    # predicate matched ("my coupon isn't working").
+    elsewhere = any(r.answerable and _top_id(r) != last_faq_id for r in (plain, chosen)) and not (
+        persists and names_nothing_else(text)
+    )
     if persists and last_faq_id is not None and not elsewhere:
         # "换了网络也还是卡" after the stutter advice names no new question the FAQ answers: it is still that one.
         repeated = _repeat_last(kb, plain, contextual, last_faq_id)
         if repeated is not None:
-            return Retrieval(repeated, True, queries, "problem_persists")
+            return Retrieval(repeated, True, queries, PROBLEM_PERSISTS)
     if kind is not None:
         # Even when it agrees with the chosen reading, the topic settles which of close candidates is meant.
         kept = _keep_topic(kb, text, plain, contextual, last_faq_id, last_category, named_evidence)

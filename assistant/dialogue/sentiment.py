@@ -38,7 +38,8 @@ _VALENCE: dict[str, float] = {
     "sucks": -3.0, "complain": -2.0, "complaint": -2.0, "refund my money": -2.5,
     "give me my money back": -3.0, "money back": -1.5, "waste": -2.0, "wasted": -2.5, "broken": -1.5,
     "liar": -3.5, "liars": -3.5, "cheated": -3.5, "stupid": -3.0, "damn": -2.5, "wtf": -3.0,
-    "never again": -3.0, "sue": -3.0, "lawyer": -2.0,
+    "never again": -3.0, "sue": -3.0, "lawyer": -2.0, "thief": -3.5, "thieves": -3.5, "steal": -3.0,
+    "stealing": -3.5, "stole": -3.0, "stolen": -3.0, "robbed": -3.5, "robbery": -3.5, "chargeback": -2.5,
     # en positive
     "thanks": 2.0, "thank": 2.0, "great": 3.0, "good": 1.9, "helpful": 2.0, "love": 3.0, "perfect": 3.0,
     "excellent": 3.2, "awesome": 3.1, "nice": 1.8, "happy": 2.7, "appreciate": 2.5, "solved": 2.0,

@@ -6,7 +6,7 @@ import re
 
 from assistant.dialogue.context import content_words
 from assistant.dialogue.flows import Flow, Flows
-from assistant.text import CJK_CHARS, normalize, words
+from assistant.text import CJK_CHARS, has_cjk, normalize, words
 from knowledge_base.analysis import QUESTION_WORDS
 from knowledge_base.models import Hit, SearchResult
 
@@ -20,9 +20,11 @@ MAX_BARE_WORDS = 4  # "我想退款" and "账号有问题" are bare; a longer me
 
 # Words that say a message is about something without saying what about it: "我想退款", "账号有问题",
 # "教材的事" and "I have a problem with my account" name one topic and nothing more.
+# "i want a refund", "I'd like a refund": the English wish, as 我想 is.
 _VAGUE = frozenset(
-    ["问题", "事", "事情", "情况", "东西", "我要", "我想", "想要", "problem", "problems", "issue", "issues", "question"]
-)
+    ["问题", "事", "事情", "情况", "东西", "我要", "我想", "想要", "problem", "problems", "issue", "issues", "question",
+     "want", "wanna", "need", "like"]
+)  # fmt: skip
 
 
 def bare_topic(text: str) -> str | None:
@@ -37,7 +39,10 @@ def bare_topic(text: str) -> str | None:
     plain_nouns = content_words(run) == found and not any(w in _VAGUE or w in QUESTION_WORDS for w in found)
     if compound and _CJK_ONLY.fullmatch(run) and plain_nouns:
         return run
-    if len(found) > MAX_BARE_WORDS or any(w in QUESTION_WORDS for w in found):
+    # English spells out what Chinese leaves implicit ("I have a problem with my account" = 账号有问题): its
+    # articles, pronouns and prepositions do not make a message say more.
+    said = [w for w in found if has_cjk(w) or w in content_words(w) or w in _VAGUE]
+    if len(said) > MAX_BARE_WORDS or any(w in QUESTION_WORDS for w in found):
         return None  # "怎么退款" asks something about the topic: the FAQ's answer to it is not a guess
     named = [w for w in content_words(text) if w not in _VAGUE and w not in _PARTICLES]
     return named[0] if len(named) == 1 else None

@@ -87,6 +87,18 @@ def test_angry_complaint_hands_off(intents: FakeIntents, make_engine: EngineFact
     assert Chat(make_engine(policy=off)).say("我要投诉你们的客服态度").action == "fallback"
 
 
+def test_a_sure_complaint_without_angry_words_hands_off(intents: FakeIntents, make_engine: EngineFactory) -> None:
+    # no word of the sentiment lexicon, but the classifier is sure it is a complaint
+    text = "third time you took money after i cancelled, reporting this to my bank"
+    intents.script(text, "complaint", 0.95)
+    assert Chat(make_engine()).say(text).action == "handoff"
+    intents.script(text, "complaint", 0.7)  # a less sure reading needs negative feeling as well
+    assert Chat(make_engine()).say(text).action != "handoff"
+    asking = "老师讲得太慢了 能快进着听吗"  # complaint-like, but a question the FAQ may answer
+    intents.script(asking, "complaint", 0.95)
+    assert Chat(make_engine()).say(asking).action != "handoff"
+
+
 @pytest.fixture
 def unsure_refund(intents: FakeIntents, kb: FakeKB) -> None:
     intents.script("钱什么时候能回来", "refund_status", 0.45)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from assistant.dialogue import DialogueEngine
-from assistant.dialogue.persistence import reports_persisting_problem
+from assistant.dialogue.decision import HANDOFF_PAYLOAD
+from assistant.dialogue.persistence import names_nothing_else, reports_persisting_problem
 from tests.dialogue.fakes import Chat, FakeIntents, FakeKB
 
 EngineFactory = Callable[..., DialogueEngine]
@@ -78,3 +79,38 @@ def test_a_statement_naming_something_the_topic_answers_elsewhere_is_not_a_repea
     decision = after_refund_answer.say("已经换了新卡了")
     assert decision.faq_id == "refund-arrival"
     assert "problem_persists" not in decision.trace.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "nothing_else"),
+    [
+        ("it still doesnt work", True),
+        ("还是不行", True),
+        ("试了还是没用", True),
+        ("still can't log in", False),  # names what fails
+        ("还是收不到发票", False),
+        ("已经换了新卡了", False),  # a new fact inside "已经…了"
+    ],
+)
+def test_names_nothing_else(text: str, nothing_else: bool) -> None:
+    assert names_nothing_else(text) is nothing_else
+
+
+def test_a_bare_no_effect_report_is_not_taken_for_the_entry_its_predicate_matches(
+    after_refund_answer: Chat, kb: FakeKB
+) -> None:
+    # its predicate alone matched another entry (as "doesn't work" matches "my coupon isn't working"): it names none
+    kb.script("it still doesnt work", [("live-replay", 0.8)])
+    decision = after_refund_answer.say("it still doesnt work")
+    assert decision.faq_id == "refund-course"
+    assert "problem_persists" in decision.trace.notes
+
+
+def test_a_repeated_answer_apologises_and_offers_a_person(after_refund_answer: Chat) -> None:
+    first = after_refund_answer.decisions[-1]
+    decision = after_refund_answer.say("已经等了半小时了")
+    assert decision.faq_id == "refund-course"
+    assert decision.text.startswith("非常抱歉")
+    assert not first.text.startswith("非常抱歉")
+    assert [q.payload for q in decision.quick_replies] == [HANDOFF_PAYLOAD]
+    assert not first.quick_replies

@@ -26,6 +26,7 @@ from tests.dialogue.conftest import FLOWS_DOC
         "refund my money now!!!",
         "This is a total SCAM, worst course ever",
         "太差了",
+        "you charged me again after i cancelled, you are thieves",
     ],
 )
 def test_angry_messages_score_strongly_negative(text: str) -> None:
@@ -172,6 +173,10 @@ def test_is_question(text: str, question: bool) -> None:
         ("课时包呢", "课时包"),
         ("退款多久", None),  # a question word: it asks something about the topic
         ("会员退款", None),  # two topics: the FAQ's answer is not a guess
+        ("i want a refund", "refund"),  # English spells out the wish and the article
+        ("I have a problem with my account", "account"),
+        ("i want a refund for my annual plan", None),
+        ("how do i get a refund", None),
     ],
 )
 def test_bare_topic(text: str, word: str | None) -> None:
