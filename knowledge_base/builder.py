@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
-from knowledge_base.calibration import context_probes, plain_probes, training_set
+from knowledge_base.calibration import TRAIN_NEGATIVES, context_probes, plain_probes, training_set
 from knowledge_base.features import CONTEXT_VIEWS, context_feature_names, feature_names
-from knowledge_base.fusion import train_fusion
+from knowledge_base.fusion import CHOICE, train_fusion
 from knowledge_base.indexes import Embed, IndexConfig, IndexSet, Progress, entry_documents
 from knowledge_base.knowledge import FusionModels, KnowledgeBase
 from knowledge_base.manifest import Manifest
@@ -40,9 +40,15 @@ def calibrate(ix: IndexSet, embedder: Embedder | None, seed: int = 0, progress: 
     rng = random.Random(seed)
     plain = plain_probes(ix, rng, embed)
     followups = context_probes(ix, plain, rng)
-    plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(ix.config))
+    kind = ix.config.fusion
+    # a choice model normalises over every candidate search will see, so it trains on all of them
+    negatives = None if kind == CHOICE else TRAIN_NEGATIVES
+    plain_model = train_fusion(training_set(ix, plain, embed, progress, negatives), feature_names(ix.config), kind=kind)
     context_model = train_fusion(
-        training_set(ix, followups, embed, progress), context_feature_names(ix.config), views=CONTEXT_VIEWS
+        training_set(ix, followups, embed, progress, negatives),
+        context_feature_names(ix.config),
+        views=CONTEXT_VIEWS,
+        kind=kind,
     )
     return FusionModels(plain_model, context_model)
 

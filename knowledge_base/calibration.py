@@ -217,9 +217,15 @@ def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> 
 
 
 def training_set(
-    ix: IndexSet, probes: Sequence[Probe], embed: Embed | None, progress: Progress | None = None
+    ix: IndexSet,
+    probes: Sequence[Probe],
+    embed: Embed | None,
+    progress: Progress | None = None,
+    negatives: int | None = TRAIN_NEGATIVES,
 ) -> TrainingSet:
-    """Run every probe through candidate generation and features; label the rows of the right entry."""
+    """Run every probe through candidate generation and features; label the rows of the right entry.
+
+    `negatives`: the hardest wrong rows kept per probe (None: every candidate)."""
     vectors: list[QueryVectors] = [NO_VECTORS] * len(probes)
     context_vectors: list[tuple[QueryVectors, QueryVectors]] = [(NO_VECTORS, NO_VECTORS)] * len(probes)
     if embed is not None and ix.config.dense:
@@ -260,7 +266,8 @@ def training_set(
             exclude=np.asarray(probe.exclude, dtype=np.int64),
         )
         is_target = found.slots == probe.target
-        keep = np.argsort(-np.where(is_target, np.inf, found.prior), kind="stable")[: TRAIN_NEGATIVES + 1]
+        keep = np.argsort(-np.where(is_target, np.inf, found.prior), kind="stable")
+        keep = keep if negatives is None else keep[: negatives + 1]
         rows.append(found.matrix[keep])
         labels.append(is_target[keep])
         owners.append(np.full(len(keep), index))

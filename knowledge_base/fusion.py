@@ -1,4 +1,5 @@
-"""Calibrated score fusion: logistic regression over candidate features, and the `answerable` threshold."""
+"""Calibrated score fusion: a model over candidate features (pointwise or a choice among the candidates), and the
+`answerable` threshold."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, InvalidInput
+from knowledge_base.choice import choice_probabilities, fit_choice, single_query_probabilities
 
 FOLDS = 3
 REGULARISATION = 1.0
+POINTWISE = "pointwise"  # logistic regression per candidate row: P(this entry answers the query)
+CHOICE = "choice"  # conditional logit over a query's candidates and a null alternative (knowledge_base.choice)
+FUSION_KINDS = (POINTWISE, CHOICE)
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,11 @@ class TrainingSet:
 
 @dataclass(frozen=True)
 class FusionModel:
-    """Standardised logistic regression giving P(this entry answers the query), plus its threshold."""
+    """Standardised linear model giving P(this entry answers the query), plus its threshold.
+
+    `kind` POINTWISE scores each row alone; CHOICE takes the rows of `predict` as one query's candidates and
+    shares one unit of probability among them and "none" (snapshots saved before it existed are pointwise).
+    """
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -36,12 +45,15 @@ class FusionModel:
     intercept: float
     threshold: float
     metrics: Mapping[str, float] = field(default_factory=dict)
+    kind: str = POINTWISE
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Probability per row (numpy only, so serving never imports scikit-learn)."""
+        """Probability per row (numpy only, so serving never imports scipy); CHOICE: the rows of one query."""
         if not len(matrix):
             return np.zeros(0)
         z = ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
+        if self.kind == CHOICE:
+            return single_query_probabilities(z)
         out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         return out
 
@@ -65,6 +77,7 @@ class FusionModel:
             "intercept": self.intercept,
             "threshold": self.threshold,
             "metrics": dict(self.metrics),
+            "kind": self.kind,
         }
 
     @classmethod
@@ -78,6 +91,7 @@ class FusionModel:
             float(data["intercept"]),
             float(data["threshold"]),
             dict(data.get("metrics", {})),
+            str(data.get("kind", POINTWISE)),
         )
 
 
@@ -116,10 +130,14 @@ def _fit(
         grad = np.r_[x.T @ residual + 2 * penalty * w, residual.sum()]
         return float(nll + penalty * w @ w), grad
 
-    bounds = [(0.0, None) if monotone(f) else (None, None) for f in features] + [(None, None)]
+    bounds = [*_bounds(features), (None, None)]
     start = np.zeros(x.shape[1] + 1)
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
     return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
+
+
+def _bounds(features: tuple[str, ...]) -> list[tuple[float | None, None]]:
+    return [(0.0, None) if monotone(f) else (None, None) for f in features]
 
 
 def top_per_probe(probs: np.ndarray, data: TrainingSet, n_probes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,13 +188,17 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     return best_t, metrics
 
 
-def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1) -> FusionModel:
+def train_fusion(
+    data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1, kind: str = POINTWISE
+) -> FusionModel:
     """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
 
     `views` is how many views of the same features a row concatenates (the follow-up model has three: the
     query, context + query, the context alone): the regularisation grows with it, so the three copies of
     each feature share one feature's budget instead of tripling the model's freedom on fewer probes.
     """
+    if kind not in FUSION_KINDS:
+        raise InvalidInput(f"unknown fusion kind {kind!r}: one of {', '.join(FUSION_KINDS)}")
     regularisation = REGULARISATION / views
     n_probes = len(data.groups)
     fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
@@ -187,10 +209,22 @@ def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLD
         train, test = row_fold != fold, row_fold == fold
         if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
+        mean, scale, coef, intercept = _fit_kind(kind, data, train, regularisation, features)
         z = ((data.matrix[test] - mean) / scale) @ coef + intercept
-        oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        if kind == CHOICE:
+            oof[test] = choice_probabilities(z, data.probe[test], n_probes)
+        else:
+            oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     top_p, top_ok = top_per_probe(oof, data, n_probes)
     threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
-    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics)
+    everything = np.ones(len(data.labels), dtype=bool)
+    mean, scale, coef, intercept = _fit_kind(kind, data, everything, regularisation, features)
+    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, kind)
+
+
+def _fit_kind(
+    kind: str, data: TrainingSet, rows: np.ndarray, regularisation: float, features: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if kind == CHOICE:
+        return fit_choice(data.matrix[rows], data.labels[rows], data.probe[rows], regularisation, _bounds(features))
+    return _fit(data.matrix[rows], data.labels[rows], regularisation, features)
