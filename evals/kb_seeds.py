@@ -2,7 +2,7 @@
 
     python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--set NAME=FAQ:QUERIES ...] [--out FILE]
                              [--backend onnx|onnx-int8|torch] [--channels words chars pinyin concepts] [--thesaurus]
-                             [--fusion pointwise|choice]
+                             [--fusion pointwise|choice|choice-matched]
 
 Each FAQ is indexed once; the fusion models are calibrated once per seed (the probes are the only random part
 of a build) and every query set of that FAQ is searched with them. Per set it prints the mean and the spread

@@ -281,3 +281,16 @@ def training_set(
         groups=np.asarray([p.group for p in probes], dtype=np.int64),
         in_scope=np.asarray([p.target >= 0 for p in probes], dtype=bool),
     )
+
+
+def hardest_rows(data: TrainingSet, negatives: int = TRAIN_NEGATIVES) -> TrainingSet:
+    """The rows `training_set(..., negatives)` keeps, taken from one built with every candidate (negatives=None):
+    its rows per probe are already in that order (the right entry, then by prior), so each probe's first
+    `negatives` + 1 rows are the same rows without computing the features twice."""
+    if not len(data.probe):
+        return data
+    starts = np.r_[0, np.flatnonzero(np.diff(data.probe)) + 1]
+    lengths = np.diff(np.r_[starts, len(data.probe)])
+    position = np.arange(len(data.probe)) - np.repeat(starts, lengths)
+    keep = position <= negatives
+    return replace(data, matrix=data.matrix[keep], labels=data.labels[keep], probe=data.probe[keep])

@@ -16,7 +16,9 @@ FOLDS = 3
 REGULARISATION = 1.0
 POINTWISE = "pointwise"  # logistic regression per candidate row: P(this entry answers the query)
 CHOICE = "choice"  # conditional logit over a query's candidates and a null alternative (knowledge_base.choice)
-FUSION_KINDS = (POINTWISE, CHOICE)
+# the choice model's scores with the bar that rejects as many out-of-scope probes as the pointwise model's F1 bar
+CHOICE_MATCHED = "choice-matched"
+FUSION_KINDS = (POINTWISE, CHOICE, CHOICE_MATCHED)
 
 
 @dataclass(frozen=True)
@@ -161,45 +163,105 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     n_out = int((~in_scope).sum())
     oos_weight = n_in / n_out if n_out else 0.0
     candidates = np.unique(np.r_[top_p, 1.0])
-    best_t, best_f1 = 0.5, -1.0
+    best_f1 = -1.0
     scores: list[tuple[float, float]] = []
     for t in candidates:
-        answered = top_p >= t
-        correct = float((answered & top_ok & in_scope).sum())
-        wrong = float((answered & ~top_ok & in_scope).sum()) + oos_weight * float((answered & ~in_scope).sum())
-        precision = correct / (correct + wrong) if correct + wrong else 0.0
-        recall = correct / n_in
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1 = _f1(top_p >= t, top_ok, in_scope, oos_weight)
         scores.append((float(t), f1))
-        if f1 > best_f1:
-            best_f1 = f1
+        best_f1 = max(best_f1, f1)
     # the middle of the best plateau: robust to the exact probe sample
     plateau = [t for t, f1 in scores if f1 >= best_f1 - 1e-9]
     best_t = float(np.median(plateau))
-    answered = top_p >= best_t
-    metrics = {
-        "f1": best_f1,
+    return best_t, threshold_metrics(top_p, top_ok, in_scope, best_t)
+
+
+def _f1(answered: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, oos_weight: float) -> float:
+    n_in = max(int(in_scope.sum()), 1)
+    correct = float((answered & top_ok & in_scope).sum())
+    wrong = float((answered & ~top_ok & in_scope).sum()) + oos_weight * float((answered & ~in_scope).sum())
+    precision = correct / (correct + wrong) if correct + wrong else 0.0
+    recall = correct / n_in
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def threshold_metrics(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, t: float) -> dict[str, float]:
+    """F1, top-1, answered correctly and OOS rejected of the probes' best rows at threshold `t`."""
+    n_in = max(int(in_scope.sum()), 1)
+    n_out = int((~in_scope).sum())
+    answered = top_p >= t
+    return {
+        "f1": _f1(answered, top_ok, in_scope, n_in / n_out if n_out else 0.0),
         "top1": float((top_ok & in_scope).sum()) / n_in,
         "answered_correct": float((answered & top_ok & in_scope).sum()) / n_in,
         "oos_rejected": float((~answered & ~in_scope).sum()) / n_out if n_out else 1.0,
         "probes_in_scope": float(n_in),
         "probes_out_of_scope": float(n_out),
     }
-    return best_t, metrics
+
+
+def matching_threshold(top_p: np.ndarray, in_scope: np.ndarray, rejected: float) -> float:
+    """The threshold rejecting the share `rejected` of the out-of-scope probes (by their best row's score):
+    halfway between the last rejected probe's score and the first answered one's."""
+    oos = np.sort(top_p[~in_scope])
+    if not len(oos):
+        return 0.5
+    k = round(rejected * len(oos))
+    if k <= 0:
+        return float(oos[0])
+    if k >= len(oos):
+        return float(np.nextafter(oos[-1], np.inf))
+    return (float(oos[k - 1]) + float(oos[k])) / 2
 
 
 def train_fusion(
-    data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1, kind: str = POINTWISE
+    data: TrainingSet,
+    features: tuple[str, ...],
+    folds: int = FOLDS,
+    views: int = 1,
+    kind: str = POINTWISE,
+    reference: TrainingSet | None = None,
 ) -> FusionModel:
     """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
 
     `views` is how many views of the same features a row concatenates (the follow-up model has three: the
     query, context + query, the context alone): the regularisation grows with it, so the three copies of
     each feature share one feature's budget instead of tripling the model's freedom on fewer probes.
+
+    CHOICE_MATCHED fits the choice model (the result's `kind` is CHOICE: it scores like one) and sets its bar
+    where its out-of-fold predictions reject as many out-of-scope probes as a pointwise model's F1 bar does on
+    `reference` (the same probes, e.g. only the hardest rows; default `data`). The pointwise model only fixes
+    that operating point and is discarded: the choice model's F1 bar on the probes answers more and rejects
+    fewer of real users' OOS queries (README), so its better separation is spent on answering more at the
+    current system's OOS rejection instead.
     """
     if kind not in FUSION_KINDS:
         raise InvalidInput(f"unknown fusion kind {kind!r}: one of {', '.join(FUSION_KINDS)}")
     regularisation = REGULARISATION / views
+    fit_kind = CHOICE if kind == CHOICE_MATCHED else kind
+    top_p, top_ok = _out_of_fold(data, features, folds, regularisation, fit_kind)
+    if kind == CHOICE_MATCHED:
+        reference = data if reference is None else reference
+        if not np.array_equal(reference.groups, data.groups):
+            raise InvalidInput("the reference training set must hold the same probes")
+        ref_p, ref_ok = _out_of_fold(reference, features, folds, regularisation, POINTWISE)
+        ref_threshold, ref_metrics = choose_threshold(ref_p, ref_ok, reference.in_scope)
+        threshold = matching_threshold(top_p, data.in_scope, ref_metrics["oos_rejected"])
+        metrics = threshold_metrics(top_p, top_ok, data.in_scope, threshold) | {
+            "reference_threshold": ref_threshold,
+            "reference_oos_rejected": ref_metrics["oos_rejected"],
+            "reference_answered_correct": ref_metrics["answered_correct"],
+        }
+    else:
+        threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
+    everything = np.ones(len(data.labels), dtype=bool)
+    mean, scale, coef, intercept = _fit_kind(fit_kind, data, everything, regularisation, features)
+    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, fit_kind)
+
+
+def _out_of_fold(
+    data: TrainingSet, features: tuple[str, ...], folds: int, regularisation: float, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best out-of-fold probability per probe (folds by group) and whether that best row is the right entry."""
     n_probes = len(data.groups)
     fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
@@ -215,11 +277,7 @@ def train_fusion(
             oof[test] = choice_probabilities(z, data.probe[test], n_probes)
         else:
             oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-    top_p, top_ok = top_per_probe(oof, data, n_probes)
-    threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    everything = np.ones(len(data.labels), dtype=bool)
-    mean, scale, coef, intercept = _fit_kind(kind, data, everything, regularisation, features)
-    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, kind)
+    return top_per_probe(oof, data, n_probes)
 
 
 def _fit_kind(

@@ -39,7 +39,8 @@ class IndexConfig:
     answer_channels: tuple[str, ...] | None = None
     # Cilin synonyms of a query word among the FAQ's words count as its neighbours (soft channel, word cover)
     thesaurus: bool = False
-    # the fusion model calibrated on this index: "pointwise" or "choice" (knowledge_base.fusion); README measures both
+    # the fusion model calibrated on this index: "pointwise", "choice" or "choice-matched" (knowledge_base.fusion);
+    # README measures them
     fusion: str = "pointwise"
 
     @property

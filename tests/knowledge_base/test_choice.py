@@ -12,7 +12,15 @@ from assistant.embedding import Embedder, HashingEmbedder
 from assistant.errors import InvalidInput
 from knowledge_base import FaqEntry, IndexConfig, KnowledgeBase, SnapshotManager, build_knowledge_base
 from knowledge_base.choice import choice_loss, choice_probabilities
-from knowledge_base.fusion import CHOICE, POINTWISE, FusionModel, TrainingSet, train_fusion
+from knowledge_base.fusion import (
+    CHOICE,
+    CHOICE_MATCHED,
+    POINTWISE,
+    FusionModel,
+    TrainingSet,
+    matching_threshold,
+    train_fusion,
+)
 
 
 def _synthetic(n_probes: int = 240, seed: int = 0) -> TrainingSet:
@@ -157,3 +165,47 @@ def test_an_exact_faq_wording_scores_at_least_as_high_as_a_paraphrase(
     assert exact.answerable
     score = {h.id: h.score for h in loose.hits}.get(expected, 0.0)
     assert exact.top.score >= score
+
+
+def test_the_matched_bar_rejects_as_many_oos_probes_as_the_pointwise_bar(faq_entries: list[FaqEntry]) -> None:
+    embedder = HashingEmbedder(dimension=64)
+    pointwise = build_knowledge_base(faq_entries, embedder, config=IndexConfig(fusion=POINTWISE))
+    matched = build_knowledge_base(faq_entries, embedder, config=IndexConfig(fusion=CHOICE_MATCHED))
+    for name in ("plain", "context"):
+        before, after = pointwise.manifest.calibration[name], matched.manifest.calibration[name]
+        one_probe = 1.0 / after["probes_out_of_scope"]
+        # the reference is the pointwise build's own out-of-fold operating point on the same probes
+        assert after["reference_oos_rejected"] == pytest.approx(before["oos_rejected"])
+        assert abs(after["oos_rejected"] - before["oos_rejected"]) <= one_probe + 1e-9
+    assert matched.models.plain.kind == CHOICE
+    assert matched.manifest.config.fusion == CHOICE_MATCHED
+
+
+def test_the_matching_threshold_rejects_the_asked_share_of_oos_probes() -> None:
+    data = _synthetic()
+    model = train_fusion(data, ("signal", "noise", "q_len"), kind=CHOICE_MATCHED)
+    free = train_fusion(data, ("signal", "noise", "q_len"), kind=CHOICE)
+    pointwise = train_fusion(data, ("signal", "noise", "q_len"))
+    n_out = model.metrics["probes_out_of_scope"]
+    assert model.metrics["reference_oos_rejected"] == pytest.approx(pointwise.metrics["oos_rejected"])
+    assert abs(model.metrics["oos_rejected"] - pointwise.metrics["oos_rejected"]) <= 1 / n_out + 1e-9
+    # same scores as the choice model, only the bar moves
+    np.testing.assert_allclose(model.coef, free.coef)
+    assert model.threshold != free.threshold
+    top_p = np.linspace(0.0, 1.0, 11)
+    in_scope = np.zeros(11, dtype=bool)
+    assert np.mean(top_p < matching_threshold(top_p, in_scope, 0.3)) == pytest.approx(3 / 11)
+    assert np.mean(top_p < matching_threshold(top_p, in_scope, 1.0)) == 1.0
+    assert np.mean(top_p < matching_threshold(top_p, in_scope, 0.0)) == 0.0
+
+
+def test_a_choice_matched_snapshot_round_trips(tmp_path: Path, faq_entries: list[FaqEntry]) -> None:
+    manager = SnapshotManager(tmp_path, HashingEmbedder(dimension=64))
+    manager.build(faq_entries, "sum", config=IndexConfig(fusion=CHOICE_MATCHED))
+    built, loaded = manager.current, manager.load()
+    assert loaded.manifest.config.fusion == CHOICE_MATCHED
+    assert loaded.models.plain.threshold == built.models.plain.threshold
+    for query in ("怎么开发票？", "今天天气怎么样"):
+        a, b = built.search(query), loaded.search(query)
+        assert [h.id for h in a.hits] == [h.id for h in b.hits]
+        assert a.answerable == b.answerable
