@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
-from knowledge_base.calibration import context_probes, plain_probes, training_set
+from knowledge_base.calibration import TRAIN_NEGATIVES, context_probes, hardest_rows, plain_probes, training_set
 from knowledge_base.features import CONTEXT_VIEWS, context_feature_names, feature_names
-from knowledge_base.fusion import train_fusion
+from knowledge_base.fusion import CHOICE, CHOICE_MATCHED, TrainingSet, train_fusion
 from knowledge_base.indexes import Embed, IndexConfig, IndexSet, Progress, entry_documents
 from knowledge_base.knowledge import FusionModels, KnowledgeBase
 from knowledge_base.manifest import Manifest
@@ -40,9 +40,18 @@ def calibrate(ix: IndexSet, embedder: Embedder | None, seed: int = 0, progress: 
     rng = random.Random(seed)
     plain = plain_probes(ix, rng, embed)
     followups = context_probes(ix, plain, rng)
-    plain_model = train_fusion(training_set(ix, plain, embed, progress), feature_names(ix.config))
+    kind = ix.config.fusion
+    # a choice model normalises over every candidate search will see, so it trains on all of them
+    negatives = None if kind in (CHOICE, CHOICE_MATCHED) else TRAIN_NEGATIVES
+    plain_data = training_set(ix, plain, embed, progress, negatives)
+    context_data = training_set(ix, followups, embed, progress, negatives)
+    plain_model = train_fusion(plain_data, feature_names(ix.config), kind=kind, reference=_reference(plain_data, kind))
     context_model = train_fusion(
-        training_set(ix, followups, embed, progress), context_feature_names(ix.config), views=CONTEXT_VIEWS
+        context_data,
+        context_feature_names(ix.config),
+        views=CONTEXT_VIEWS,
+        kind=kind,
+        reference=_reference(context_data, kind),
     )
     return FusionModels(plain_model, context_model)
 
@@ -74,6 +83,11 @@ def build_knowledge_base(
         calibration={"plain": models.plain.metrics, "context": models.context.metrics},
     )
     return KnowledgeBase(ix, models, embedder, manifest)
+
+
+def _reference(data: TrainingSet, kind: str) -> TrainingSet | None:
+    """The rows the pointwise model trains on, whose F1 bar fixes the matched choice model's OOS rejection."""
+    return hardest_rows(data, TRAIN_NEGATIVES) if kind == CHOICE_MATCHED else None
 
 
 def _embed_of(embedder: Embedder | None, config: IndexConfig) -> Embed | None:

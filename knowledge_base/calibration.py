@@ -217,9 +217,15 @@ def context_probes(ix: IndexSet, plain: Sequence[Probe], rng: random.Random) -> 
 
 
 def training_set(
-    ix: IndexSet, probes: Sequence[Probe], embed: Embed | None, progress: Progress | None = None
+    ix: IndexSet,
+    probes: Sequence[Probe],
+    embed: Embed | None,
+    progress: Progress | None = None,
+    negatives: int | None = TRAIN_NEGATIVES,
 ) -> TrainingSet:
-    """Run every probe through candidate generation and features; label the rows of the right entry."""
+    """Run every probe through candidate generation and features; label the rows of the right entry.
+
+    `negatives`: the hardest wrong rows kept per probe (None: every candidate)."""
     vectors: list[QueryVectors] = [NO_VECTORS] * len(probes)
     context_vectors: list[tuple[QueryVectors, QueryVectors]] = [(NO_VECTORS, NO_VECTORS)] * len(probes)
     if embed is not None and ix.config.dense:
@@ -260,7 +266,8 @@ def training_set(
             exclude=np.asarray(probe.exclude, dtype=np.int64),
         )
         is_target = found.slots == probe.target
-        keep = np.argsort(-np.where(is_target, np.inf, found.prior), kind="stable")[: TRAIN_NEGATIVES + 1]
+        keep = np.argsort(-np.where(is_target, np.inf, found.prior), kind="stable")
+        keep = keep if negatives is None else keep[: negatives + 1]
         rows.append(found.matrix[keep])
         labels.append(is_target[keep])
         owners.append(np.full(len(keep), index))
@@ -274,3 +281,16 @@ def training_set(
         groups=np.asarray([p.group for p in probes], dtype=np.int64),
         in_scope=np.asarray([p.target >= 0 for p in probes], dtype=bool),
     )
+
+
+def hardest_rows(data: TrainingSet, negatives: int = TRAIN_NEGATIVES) -> TrainingSet:
+    """The rows `training_set(..., negatives)` keeps, taken from one built with every candidate (negatives=None):
+    its rows per probe are already in that order (the right entry, then by prior), so each probe's first
+    `negatives` + 1 rows are the same rows without computing the features twice."""
+    if not len(data.probe):
+        return data
+    starts = np.r_[0, np.flatnonzero(np.diff(data.probe)) + 1]
+    lengths = np.diff(np.r_[starts, len(data.probe)])
+    position = np.arange(len(data.probe)) - np.repeat(starts, lengths)
+    keep = position <= negatives
+    return replace(data, matrix=data.matrix[keep], labels=data.labels[keep], probe=data.probe[keep])

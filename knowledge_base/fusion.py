@@ -1,4 +1,5 @@
-"""Calibrated score fusion: logistic regression over candidate features, and the `answerable` threshold."""
+"""Calibrated score fusion: a model over candidate features (pointwise or a choice among the candidates), and the
+`answerable` threshold."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, InvalidInput
+from knowledge_base.choice import choice_probabilities, fit_choice, single_query_probabilities
 
 FOLDS = 3
 REGULARISATION = 1.0
+POINTWISE = "pointwise"  # logistic regression per candidate row: P(this entry answers the query)
+CHOICE = "choice"  # conditional logit over a query's candidates and a null alternative (knowledge_base.choice)
+# the choice model's scores with the bar that rejects as many out-of-scope probes as the pointwise model's F1 bar
+CHOICE_MATCHED = "choice-matched"
+FUSION_KINDS = (POINTWISE, CHOICE, CHOICE_MATCHED)
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,11 @@ class TrainingSet:
 
 @dataclass(frozen=True)
 class FusionModel:
-    """Standardised logistic regression giving P(this entry answers the query), plus its threshold."""
+    """Standardised linear model giving P(this entry answers the query), plus its threshold.
+
+    `kind` POINTWISE scores each row alone; CHOICE takes the rows of `predict` as one query's candidates and
+    shares one unit of probability among them and "none" (snapshots saved before it existed are pointwise).
+    """
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -36,12 +47,15 @@ class FusionModel:
     intercept: float
     threshold: float
     metrics: Mapping[str, float] = field(default_factory=dict)
+    kind: str = POINTWISE
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Probability per row (numpy only, so serving never imports scikit-learn)."""
+        """Probability per row (numpy only, so serving never imports scipy); CHOICE: the rows of one query."""
         if not len(matrix):
             return np.zeros(0)
         z = ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
+        if self.kind == CHOICE:
+            return single_query_probabilities(z)
         out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         return out
 
@@ -65,6 +79,7 @@ class FusionModel:
             "intercept": self.intercept,
             "threshold": self.threshold,
             "metrics": dict(self.metrics),
+            "kind": self.kind,
         }
 
     @classmethod
@@ -78,6 +93,7 @@ class FusionModel:
             float(data["intercept"]),
             float(data["threshold"]),
             dict(data.get("metrics", {})),
+            str(data.get("kind", POINTWISE)),
         )
 
 
@@ -116,10 +132,14 @@ def _fit(
         grad = np.r_[x.T @ residual + 2 * penalty * w, residual.sum()]
         return float(nll + penalty * w @ w), grad
 
-    bounds = [(0.0, None) if monotone(f) else (None, None) for f in features] + [(None, None)]
+    bounds = [*_bounds(features), (None, None)]
     start = np.zeros(x.shape[1] + 1)
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
     return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
+
+
+def _bounds(features: tuple[str, ...]) -> list[tuple[float | None, None]]:
+    return [(0.0, None) if monotone(f) else (None, None) for f in features]
 
 
 def top_per_probe(probs: np.ndarray, data: TrainingSet, n_probes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,41 +163,105 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     n_out = int((~in_scope).sum())
     oos_weight = n_in / n_out if n_out else 0.0
     candidates = np.unique(np.r_[top_p, 1.0])
-    best_t, best_f1 = 0.5, -1.0
+    best_f1 = -1.0
     scores: list[tuple[float, float]] = []
     for t in candidates:
-        answered = top_p >= t
-        correct = float((answered & top_ok & in_scope).sum())
-        wrong = float((answered & ~top_ok & in_scope).sum()) + oos_weight * float((answered & ~in_scope).sum())
-        precision = correct / (correct + wrong) if correct + wrong else 0.0
-        recall = correct / n_in
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1 = _f1(top_p >= t, top_ok, in_scope, oos_weight)
         scores.append((float(t), f1))
-        if f1 > best_f1:
-            best_f1 = f1
+        best_f1 = max(best_f1, f1)
     # the middle of the best plateau: robust to the exact probe sample
     plateau = [t for t, f1 in scores if f1 >= best_f1 - 1e-9]
     best_t = float(np.median(plateau))
-    answered = top_p >= best_t
-    metrics = {
-        "f1": best_f1,
+    return best_t, threshold_metrics(top_p, top_ok, in_scope, best_t)
+
+
+def _f1(answered: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, oos_weight: float) -> float:
+    n_in = max(int(in_scope.sum()), 1)
+    correct = float((answered & top_ok & in_scope).sum())
+    wrong = float((answered & ~top_ok & in_scope).sum()) + oos_weight * float((answered & ~in_scope).sum())
+    precision = correct / (correct + wrong) if correct + wrong else 0.0
+    recall = correct / n_in
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def threshold_metrics(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, t: float) -> dict[str, float]:
+    """F1, top-1, answered correctly and OOS rejected of the probes' best rows at threshold `t`."""
+    n_in = max(int(in_scope.sum()), 1)
+    n_out = int((~in_scope).sum())
+    answered = top_p >= t
+    return {
+        "f1": _f1(answered, top_ok, in_scope, n_in / n_out if n_out else 0.0),
         "top1": float((top_ok & in_scope).sum()) / n_in,
         "answered_correct": float((answered & top_ok & in_scope).sum()) / n_in,
         "oos_rejected": float((~answered & ~in_scope).sum()) / n_out if n_out else 1.0,
         "probes_in_scope": float(n_in),
         "probes_out_of_scope": float(n_out),
     }
-    return best_t, metrics
 
 
-def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLDS, views: int = 1) -> FusionModel:
+def matching_threshold(top_p: np.ndarray, in_scope: np.ndarray, rejected: float) -> float:
+    """The threshold rejecting the share `rejected` of the out-of-scope probes (by their best row's score):
+    halfway between the last rejected probe's score and the first answered one's."""
+    oos = np.sort(top_p[~in_scope])
+    if not len(oos):
+        return 0.5
+    k = round(rejected * len(oos))
+    if k <= 0:
+        return float(oos[0])
+    if k >= len(oos):
+        return float(np.nextafter(oos[-1], np.inf))
+    return (float(oos[k - 1]) + float(oos[k])) / 2
+
+
+def train_fusion(
+    data: TrainingSet,
+    features: tuple[str, ...],
+    folds: int = FOLDS,
+    views: int = 1,
+    kind: str = POINTWISE,
+    reference: TrainingSet | None = None,
+) -> FusionModel:
     """Fit the fusion model; the threshold comes from out-of-fold predictions (grouped by entry).
 
     `views` is how many views of the same features a row concatenates (the follow-up model has three: the
     query, context + query, the context alone): the regularisation grows with it, so the three copies of
     each feature share one feature's budget instead of tripling the model's freedom on fewer probes.
+
+    CHOICE_MATCHED fits the choice model (the result's `kind` is CHOICE: it scores like one) and sets its bar
+    where its out-of-fold predictions reject as many out-of-scope probes as a pointwise model's F1 bar does on
+    `reference` (the same probes, e.g. only the hardest rows; default `data`). The pointwise model only fixes
+    that operating point and is discarded: the choice model's F1 bar on the probes answers more and rejects
+    fewer of real users' OOS queries (README), so its better separation is spent on answering more at the
+    current system's OOS rejection instead.
     """
+    if kind not in FUSION_KINDS:
+        raise InvalidInput(f"unknown fusion kind {kind!r}: one of {', '.join(FUSION_KINDS)}")
     regularisation = REGULARISATION / views
+    fit_kind = CHOICE if kind == CHOICE_MATCHED else kind
+    top_p, top_ok = _out_of_fold(data, features, folds, regularisation, fit_kind)
+    if kind == CHOICE_MATCHED:
+        reference = data if reference is None else reference
+        if not np.array_equal(reference.groups, data.groups):
+            raise InvalidInput("the reference training set must hold the same probes")
+        ref_p, ref_ok = _out_of_fold(reference, features, folds, regularisation, POINTWISE)
+        ref_threshold, ref_metrics = choose_threshold(ref_p, ref_ok, reference.in_scope)
+        threshold = matching_threshold(top_p, data.in_scope, ref_metrics["oos_rejected"])
+        metrics = threshold_metrics(top_p, top_ok, data.in_scope, threshold) | {
+            "reference_threshold": ref_threshold,
+            "reference_oos_rejected": ref_metrics["oos_rejected"],
+            "reference_answered_correct": ref_metrics["answered_correct"],
+        }
+    else:
+        threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
+    everything = np.ones(len(data.labels), dtype=bool)
+    mean, scale, coef, intercept = _fit_kind(fit_kind, data, everything, regularisation, features)
+    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, fit_kind)
+
+
+def _out_of_fold(
+    data: TrainingSet, features: tuple[str, ...], folds: int, regularisation: float, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best out-of-fold probability per probe (folds by group) and whether that best row is the right entry."""
     n_probes = len(data.groups)
     fold_of_group = {g: i % folds for i, g in enumerate(np.unique(data.groups))}
     probe_fold = np.asarray([fold_of_group[g] for g in data.groups])
@@ -187,10 +271,18 @@ def train_fusion(data: TrainingSet, features: tuple[str, ...], folds: int = FOLD
         train, test = row_fold != fold, row_fold == fold
         if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit(data.matrix[train], data.labels[train], regularisation, features)
+        mean, scale, coef, intercept = _fit_kind(kind, data, train, regularisation, features)
         z = ((data.matrix[test] - mean) / scale) @ coef + intercept
-        oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-    top_p, top_ok = top_per_probe(oof, data, n_probes)
-    threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    mean, scale, coef, intercept = _fit(data.matrix, data.labels, regularisation, features)
-    return FusionModel(features, mean, scale, coef, intercept, threshold, metrics)
+        if kind == CHOICE:
+            oof[test] = choice_probabilities(z, data.probe[test], n_probes)
+        else:
+            oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return top_per_probe(oof, data, n_probes)
+
+
+def _fit_kind(
+    kind: str, data: TrainingSet, rows: np.ndarray, regularisation: float, features: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if kind == CHOICE:
+        return fit_choice(data.matrix[rows], data.labels[rows], data.probe[rows], regularisation, _bounds(features))
+    return _fit(data.matrix[rows], data.labels[rows], regularisation, features)

@@ -39,6 +39,9 @@ class IndexConfig:
     answer_channels: tuple[str, ...] | None = None
     # Cilin synonyms of a query word among the FAQ's words count as its neighbours (soft channel, word cover)
     thesaurus: bool = False
+    # the fusion model calibrated on this index: "pointwise", "choice" or "choice-matched" (knowledge_base.fusion);
+    # README measures them
+    fusion: str = "pointwise"
 
     @property
     def glossed(self) -> bool:
@@ -54,12 +57,14 @@ class IndexConfig:
             "gloss": self.gloss,
             "answer_channels": None if self.answer_channels is None else list(self.answer_channels),
             "thesaurus": self.thesaurus,
+            "fusion": self.fusion,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
         """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
-        answers were indexed in every channel; before the thesaurus, none was used)."""
+        answers were indexed in every channel; before the thesaurus, none was used; before the choice fusion,
+        every fusion was pointwise)."""
         answer_channels = data.get("answer_channels")
         return cls(
             tuple(data["channels"]),
@@ -68,6 +73,7 @@ class IndexConfig:
             bool(data.get("gloss", False)),
             None if answer_channels is None else tuple(answer_channels),
             bool(data.get("thesaurus", False)),
+            str(data.get("fusion", "pointwise")),
         )
 
     def indexes_answer(self, channel: str) -> bool:
