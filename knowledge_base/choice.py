@@ -14,12 +14,19 @@ from collections.abc import Callable
 import numpy as np
 
 
-def choice_probabilities(z: np.ndarray, probe: np.ndarray, n_probes: int) -> np.ndarray:
-    """P(row is the choice) per row: a softmax over the rows of its probe plus a null of utility 0."""
-    top = np.zeros(n_probes)  # the null's utility is the floor of every probe's maximum (stable exponentials)
+def _softmax(z: np.ndarray, probe: np.ndarray, n_probes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per probe the largest utility (at least the null's 0: stable exponentials), per row exp(z - that), and per
+    probe the softmax's denominator over its rows and the null, in the same shifted scale."""
+    top = np.zeros(n_probes)
     np.maximum.at(top, probe, z)
     e = np.exp(z - top[probe])
     total = np.exp(-top) + np.bincount(probe, weights=e, minlength=n_probes)
+    return top, e, total
+
+
+def choice_probabilities(z: np.ndarray, probe: np.ndarray, n_probes: int) -> np.ndarray:
+    """P(row is the choice) per row: a softmax over the rows of its probe plus a null of utility 0."""
+    _, e, total = _softmax(z, probe, n_probes)
     out: np.ndarray = e / total[probe]
     return out
 
@@ -48,10 +55,7 @@ def choice_loss(
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = params[:-1], params[-1]
         z = x @ w + b
-        top = np.zeros(n_probes)
-        np.maximum.at(top, probe, z)
-        e = np.exp(z - top[probe])
-        total = np.exp(-top) + np.bincount(probe, weights=e, minlength=n_probes)
+        top, e, total = _softmax(z, probe, n_probes)
         log_norm = top + np.log(total)  # log(1 + sum exp z) per probe
         nll = weight * (log_norm.sum() - float(y @ z))
         residual = weight * (e / total[probe] - y)
@@ -59,31 +63,3 @@ def choice_loss(
         return float(nll + penalty * w @ w), grad
 
     return loss
-
-
-def fit_choice(
-    matrix: np.ndarray,
-    labels: np.ndarray,
-    probe: np.ndarray,
-    regularisation: float,
-    bounds: list[tuple[float | None, None]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardised conditional logit with a null alternative; L2 as the pointwise fit's (C on the summed loss).
-
-    `bounds` holds one (low, None) per feature: evidence weights stay at or above zero, as in the pointwise fit.
-    """
-    from scipy.optimize import minimize
-
-    mean = matrix.mean(axis=0)
-    scale = matrix.std(axis=0)
-    scale[scale < 1e-6] = 1.0
-    x = (matrix - mean) / scale
-    ids, local = np.unique(probe, return_inverse=True)
-    n_probes = len(ids)
-    penalty = 1.0 / (2.0 * regularisation * max(n_probes, 1))
-    loss = choice_loss(x, labels, local, n_probes, penalty)
-    start = np.zeros(x.shape[1] + 1)
-    result = minimize(
-        loss, start, jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)], options={"maxiter": 2000}
-    )
-    return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from assistant.errors import ConfigError, InvalidInput
-from knowledge_base.choice import choice_probabilities, fit_choice, single_query_probabilities
+from knowledge_base.choice import choice_loss, choice_probabilities, single_query_probabilities
 
 FOLDS = 3
 REGULARISATION = 1.0
@@ -106,9 +106,15 @@ def monotone(name: str) -> bool:
 
 
 def _fit(
-    matrix: np.ndarray, labels: np.ndarray, regularisation: float, features: tuple[str, ...]
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    probe: np.ndarray,
+    regularisation: float,
+    features: tuple[str, ...],
+    kind: str = POINTWISE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """L2-regularised logistic regression on standardised features, evidence weights bounded at zero.
+    """L2-regularised fit on standardised features, evidence weights bounded at zero: logistic regression per
+    row (POINTWISE) or the conditional logit over each probe's rows and a null (CHOICE, `choice_loss`).
 
     Without the bound, correlated evidence features (pinyin and character coverage) take opposite signs, and
     an exact match, whose features all sit at their maximum, would score lower than a near paraphrase.
@@ -119,9 +125,24 @@ def _fit(
     scale = matrix.std(axis=0)
     scale[scale < 1e-6] = 1.0
     x = (matrix - mean) / scale
+    if kind == CHOICE:
+        ids, local = np.unique(probe, return_inverse=True)
+        # the mean loss per probe; C on the summed loss, as the pointwise fit's per row
+        loss = choice_loss(x, labels, local, len(ids), 1.0 / (2.0 * regularisation * max(len(ids), 1)))
+    else:
+        loss = _pointwise_loss(x, labels, 1.0 / (2.0 * regularisation * len(labels)))
+    bounds = [*((0.0, None) if monotone(f) else (None, None) for f in features), (None, None)]
+    start = np.zeros(x.shape[1] + 1)
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
+
+
+def _pointwise_loss(
+    x: np.ndarray, labels: np.ndarray, penalty: float
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """The mean log-loss of a logistic regression (with `penalty` the objective of sklearn's C) and its gradient."""
     y = labels.astype(np.float64)
-    weight = np.full(len(y), 1.0 / len(y))  # the mean log-loss; with `penalty` the objective of sklearn's C
-    penalty = 1.0 / (2.0 * regularisation * len(y))
+    weight = np.full(len(y), 1.0 / len(y))
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = params[:-1], params[-1]
@@ -132,14 +153,7 @@ def _fit(
         grad = np.r_[x.T @ residual + 2 * penalty * w, residual.sum()]
         return float(nll + penalty * w @ w), grad
 
-    bounds = [*_bounds(features), (None, None)]
-    start = np.zeros(x.shape[1] + 1)
-    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
-    return mean, scale, result.x[:-1].astype(np.float64), float(result.x[-1])
-
-
-def _bounds(features: tuple[str, ...]) -> list[tuple[float | None, None]]:
-    return [(0.0, None) if monotone(f) else (None, None) for f in features]
+    return loss
 
 
 def top_per_probe(probs: np.ndarray, data: TrainingSet, n_probes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +180,7 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     best_f1 = -1.0
     scores: list[tuple[float, float]] = []
     for t in candidates:
-        f1 = _f1(top_p >= t, top_ok, in_scope, oos_weight)
+        f1 = _f1(top_p >= t, top_ok, in_scope, n_in, oos_weight)
         scores.append((float(t), f1))
         best_f1 = max(best_f1, f1)
     # the middle of the best plateau: robust to the exact probe sample
@@ -175,8 +189,7 @@ def choose_threshold(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray
     return best_t, threshold_metrics(top_p, top_ok, in_scope, best_t)
 
 
-def _f1(answered: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, oos_weight: float) -> float:
-    n_in = max(int(in_scope.sum()), 1)
+def _f1(answered: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarray, n_in: int, oos_weight: float) -> float:
     correct = float((answered & top_ok & in_scope).sum())
     wrong = float((answered & ~top_ok & in_scope).sum()) + oos_weight * float((answered & ~in_scope).sum())
     precision = correct / (correct + wrong) if correct + wrong else 0.0
@@ -190,7 +203,7 @@ def threshold_metrics(top_p: np.ndarray, top_ok: np.ndarray, in_scope: np.ndarra
     n_out = int((~in_scope).sum())
     answered = top_p >= t
     return {
-        "f1": _f1(answered, top_ok, in_scope, n_in / n_out if n_out else 0.0),
+        "f1": _f1(answered, top_ok, in_scope, n_in, n_in / n_out if n_out else 0.0),
         "top1": float((top_ok & in_scope).sum()) / n_in,
         "answered_correct": float((answered & top_ok & in_scope).sum()) / n_in,
         "oos_rejected": float((~answered & ~in_scope).sum()) / n_out if n_out else 1.0,
@@ -253,8 +266,7 @@ def train_fusion(
         }
     else:
         threshold, metrics = choose_threshold(top_p, top_ok, data.in_scope)
-    everything = np.ones(len(data.labels), dtype=bool)
-    mean, scale, coef, intercept = _fit_kind(fit_kind, data, everything, regularisation, features)
+    mean, scale, coef, intercept = _fit(data.matrix, data.labels, data.probe, regularisation, features, fit_kind)
     return FusionModel(features, mean, scale, coef, intercept, threshold, metrics, fit_kind)
 
 
@@ -271,18 +283,12 @@ def _out_of_fold(
         train, test = row_fold != fold, row_fold == fold
         if not test.any() or len(np.unique(data.labels[train])) < 2:
             continue
-        mean, scale, coef, intercept = _fit_kind(kind, data, train, regularisation, features)
+        mean, scale, coef, intercept = _fit(
+            data.matrix[train], data.labels[train], data.probe[train], regularisation, features, kind
+        )
         z = ((data.matrix[test] - mean) / scale) @ coef + intercept
         if kind == CHOICE:
             oof[test] = choice_probabilities(z, data.probe[test], n_probes)
         else:
             oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     return top_per_probe(oof, data, n_probes)
-
-
-def _fit_kind(
-    kind: str, data: TrainingSet, rows: np.ndarray, regularisation: float, features: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    if kind == CHOICE:
-        return fit_choice(data.matrix[rows], data.labels[rows], data.probe[rows], regularisation, _bounds(features))
-    return _fit(data.matrix[rows], data.labels[rows], regularisation, features)

@@ -12,6 +12,7 @@ import numpy as np
 from knowledge_base.analysis import CHANNELS, analyze
 from knowledge_base.analysis import gloss as gloss_text
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
+from knowledge_base.fusion import POINTWISE
 from knowledge_base.models import FaqEntry
 from knowledge_base.sparse_index import Bm25SparseIndex
 from knowledge_base.thesaurus import FaqSynonyms
@@ -41,7 +42,7 @@ class IndexConfig:
     thesaurus: bool = False
     # the fusion model calibrated on this index: "pointwise", "choice" or "choice-matched" (knowledge_base.fusion);
     # README measures them
-    fusion: str = "pointwise"
+    fusion: str = POINTWISE
 
     @property
     def glossed(self) -> bool:
@@ -73,7 +74,7 @@ class IndexConfig:
             bool(data.get("gloss", False)),
             None if answer_channels is None else tuple(answer_channels),
             bool(data.get("thesaurus", False)),
-            str(data.get("fusion", "pointwise")),
+            str(data.get("fusion", POINTWISE)),
         )
 
     def indexes_answer(self, channel: str) -> bool:
