@@ -116,9 +116,7 @@ class Replies:
         main = entry if entry.id in body.cited else by_id.get(body.cited[0], entry)
         state = self._answered(t, main.id, main.category, main.question)
         # The answer already failed once: the same steps again, and a person one tap away.
-        buttons = (
-            (QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),) if PROBLEM_PERSISTS in t.notes else ()
-        )
+        buttons = (_person_button(t.locale),) if PROBLEM_PERSISTS in t.notes else ()
         decision = self.decision(t, "answer", text, sources=sources, faq_id=main.id, quick_replies=buttons)
         return decision, state
 
@@ -189,7 +187,7 @@ class Replies:
             text = f"{text}\n{message('related', t.locale)}"
         replies = (
             *(_faq_button(c) for c in related),
-            QuickReply(message("talk_to_person", t.locale), HANDOFF_PAYLOAD),
+            _person_button(t.locale),
         )
         state = replace(t.state, pending=None, consecutive_fallbacks=t.state.consecutive_fallbacks + 1)
         return self.decision(t, "fallback", text, quick_replies=replies), state
@@ -203,6 +201,11 @@ class Replies:
             text = f"{text}{separator}{message('handoff.offline', t.locale, hours=hours)}"
         state = replace(t.state, pending=None, consecutive_fallbacks=0, handed_off=True, handoff_reason=reason)
         return self.decision(t, "handoff", text, handoff_reason=reason), state
+
+
+def _person_button(locale: str) -> QuickReply:
+    """The "talk to a person" quick reply."""
+    return QuickReply(message("talk_to_person", locale), HANDOFF_PAYLOAD)
 
 
 def _faq_button(candidate: Candidate) -> QuickReply:

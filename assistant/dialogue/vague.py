@@ -41,10 +41,11 @@ def bare_topic(text: str) -> str | None:
         return run
     # English spells out what Chinese leaves implicit ("I have a problem with my account" = 账号有问题): its
     # articles, pronouns and prepositions do not make a message say more.
-    said = [w for w in found if has_cjk(w) or w in content_words(w) or w in _VAGUE]
+    content = content_words(text)
+    said = [w for w in found if has_cjk(w) or w in content or w in _VAGUE]
     if len(said) > MAX_BARE_WORDS or any(w in QUESTION_WORDS for w in found):
         return None  # "怎么退款" asks something about the topic: the FAQ's answer to it is not a guess
-    named = [w for w in content_words(text) if w not in _VAGUE and w not in _PARTICLES]
+    named = [w for w in content if w not in _VAGUE and w not in _PARTICLES]
     return named[0] if len(named) == 1 else None
 
 
