@@ -19,11 +19,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    out: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Build one graph and print CPU and recall per efSearch."""
     parser = argparse.ArgumentParser(prog="python -m bench.hnsw_ef", description=__doc__.splitlines()[0])
@@ -35,16 +30,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from app import limit_native_threads
+    from assistant.embedding import normalize_rows
     from knowledge_base import vector_index
     from knowledge_base.features import N_DENSE
 
     limit_native_threads()
     n, dim = args.vectors, 384
     rng = np.random.default_rng(0)
-    centres = _unit(rng.standard_normal((max(n // 50, 10), dim)).astype(np.float32))
-    x = _unit(centres[rng.integers(0, len(centres), n)] + _unit(rng.standard_normal((n, dim))) * args.spread)
+    centres = normalize_rows(rng.standard_normal((max(n // 50, 10), dim)))
+    x = normalize_rows(
+        centres[rng.integers(0, len(centres), n)] + normalize_rows(rng.standard_normal((n, dim))) * args.spread
+    )
     source = rng.integers(0, n, args.queries)
-    queries = _unit(x[source] + _unit(rng.standard_normal((args.queries, dim))) * args.query_noise).astype(np.float32)
+    queries = normalize_rows(x[source] + normalize_rows(rng.standard_normal((args.queries, dim))) * args.query_noise)
     start = time.perf_counter()
     index = vector_index.FaissVectorIndex.create(dim, expected_size=n).with_vectors(np.arange(n), x)
     print(f"{n:,} vectors, {index.kind}, built in {time.perf_counter() - start:.0f} s", flush=True)
