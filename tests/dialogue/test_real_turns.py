@@ -85,3 +85,14 @@ def test_an_english_topic_word_over_chinese_entries_asks_which_one(converse: Con
 
     assert asked.action == "clarify"
     assert {"points-expiry", "points-earn-use"} <= _offered(asked)
+
+
+def test_it_still_doesnt_work_repeats_the_answer_that_failed_and_offers_a_person(converse: Converse) -> None:
+    # "doesnt work" alone matches the English coupon-not-working entry; the message names no coupon
+    first, again = converse("my video keeps buffering", "still doesnt work")
+
+    assert first.action == "answer"
+    assert again.action == "answer"
+    assert again.faq_id == first.faq_id
+    assert "problem_persists" in again.trace.notes
+    assert [q.payload for q in again.quick_replies] == ["handoff"]
