@@ -187,11 +187,13 @@ class ContentManager:
 
     def rebuild_kb(self, *, progress: bool = False) -> str:
         """Import every source and build, publish and load a new snapshot; returns its version."""
-        from knowledge_base.sources import load_faq, source_checksum
+        from knowledge_base.sources import alternatives_note, load_faq, source_checksum
 
         with self._build_lock:
             sources = self.kb_sources()
             entries = load_faq(sources)
+            if note := alternatives_note(entries):
+                log.warning(note)
             version: str = self.snapshots.build(entries, source_checksum(sources), progress=_tqdm_progress(progress))
             if self.flows is not None:
                 self.flows = self._fit_flows(self.flows, {e.id for e in entries})

@@ -39,7 +39,7 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
     """Import the sources, build a new snapshot version, publish it."""
     from knowledge_base.indexes import IndexConfig
     from knowledge_base.snapshots import SnapshotManager
-    from knowledge_base.sources import load_faq, source_checksum
+    from knowledge_base.sources import alternatives_note, load_faq, source_checksum
 
     entries = load_faq(args.sources)
     embedder = _embedder(args.out, args.model, args.backend)
@@ -52,6 +52,8 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
         f"{manifest.index_kind} index -> {manager.path(version)}",
         file=out,
     )
+    if note := alternatives_note(entries):
+        print(f"note: {note}", file=out)
     return 0
 
 

@@ -35,6 +35,23 @@ def index_root(tmp_path_factory: pytest.TempPathFactory, faq_dir: Path, real_emb
     return root
 
 
+def test_build_names_entries_without_alternative_questions(tmp_path: Path, real_embedder: Embedder) -> None:
+    from assistant.st_embedder import OnnxEmbedder
+
+    assert isinstance(real_embedder, OnnxEmbedder)
+    shutil.copytree(real_embedder.onnx_path.parent, tmp_path / "models" / real_embedder.onnx_path.parent.name)
+    faq = tmp_path / "faq.csv"
+    faq.write_text(
+        "id,question,answer,category,alt_questions\n"
+        "refund,怎么退款？,7天内可退。,refund,课程能退吗|不想学了退钱\n"
+        "invoice,怎么开发票？,在订单页申请。,invoice,\n",
+        encoding="utf-8",
+    )
+    result = _run("build", str(faq), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "note: 1 of 2 entries have no alternative questions (invoice)" in result.stdout
+
+
 def test_build_then_search_prints_one_json_object_per_query(index_root: Path) -> None:
     queries = "怎么开发票\n\n明天天气怎么样\n"
     result = _run("search", "--index", str(index_root), "--json", "--top-k", "3", stdin=queries)
