@@ -15,6 +15,7 @@ from knowledge_base.indexes import Embed, IndexConfig, IndexSet, Progress, entry
 from knowledge_base.knowledge import FusionModels, KnowledgeBase
 from knowledge_base.manifest import Manifest
 from knowledge_base.models import FaqEntry
+from knowledge_base.prior import MIN_ALTERNATIVES_SHARE, alternatives_share, prior_models
 
 
 def index_entries(
@@ -35,7 +36,15 @@ def index_entries(
 
 
 def calibrate(ix: IndexSet, embedder: Embedder | None, seed: int = 0, progress: Progress | None = None) -> FusionModels:
-    """Train the plain and the follow-up fusion models on probes drawn from the indexed FAQ with `seed`."""
+    """Train the plain and the follow-up fusion models on probes drawn from the indexed FAQ with `seed`.
+
+    A FAQ with too few alternative questions to calibrate itself borrows the shipped prior when it fits
+    (`knowledge_base.prior`)."""
+    live = [e for e in ix.entries if e is not None]
+    if embedder is not None and alternatives_share(live) < MIN_ALTERNATIVES_SHARE:
+        prior = prior_models(ix.config, embedder.name)
+        if prior is not None:
+            return FusionModels(*prior, borrowed=True)
     embed = _embed_of(embedder, ix.config)
     rng = random.Random(seed)
     plain = plain_probes(ix, rng, embed)
@@ -80,7 +89,11 @@ def build_knowledge_base(
         source_checksum=source_checksum,
         index_kind=ix.dense.kind if ix.dense is not None else "none",
         config=config,
-        calibration={"plain": models.plain.metrics, "context": models.context.metrics},
+        calibration={
+            "plain": models.plain.metrics,
+            "context": models.context.metrics,
+            **({"prior": {"alternatives_share": alternatives_share(entries)}} if models.borrowed else {}),
+        },
     )
     return KnowledgeBase(ix, models, embedder, manifest)
 

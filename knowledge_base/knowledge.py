@@ -38,6 +38,7 @@ class FusionModels:
 
     plain: FusionModel
     context: FusionModel
+    borrowed: bool = False  # the shipped prior (knowledge_base.prior), not calibrated on this FAQ
 
 
 class KnowledgeBase:
