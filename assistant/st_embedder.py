@@ -116,6 +116,7 @@ class OnnxEmbedder:
         self._threads = threads
         self._lanes = max(1, lanes)
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()  # not `_lock`: warm-up holds that while it embeds its probe
         self._session: Any = None
         self._tokenizer: Any = None
         self._dimension = 0
@@ -261,7 +262,7 @@ class OnnxEmbedder:
             lane = load.index(min(load))
             lane_of[index] = lane
             load[lane] += RUN_COST_TOKENS + len(groups[index]) * widths[index]
-        with self._lock:
+        with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._lanes - 1, thread_name_prefix="embedding-lane")
             pool = self._pool
