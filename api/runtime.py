@@ -120,6 +120,7 @@ def load_heavy(runtime: Runtime) -> None:
                 cache_dir=settings.model_cache_dir,
                 threads=settings.embedding_threads,
                 gloss_words=settings.embedding_gloss_words,
+                lanes=settings.embedding_lanes,
             )
             warm_up = getattr(inner, "warm_up", None)
             if warm_up is not None:

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         "request threads; concurrent turns are batched into one call anyway (two threads measured 7-20% more CPU per "
         "call for the same wall-clock time).",
     )
+    embedding_lanes: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Model runs of one embedding call that may run side by side: a call whose texts fall into groups "
+        "of different lengths (a turn's slot probes and their long glosses) runs its groups on this many threads, "
+        "the caller's among them. The same runs and vectors; the caller waits for the longest lane instead of all.",
+    )
     embedding_gloss_words: int = Field(
         20_000,
         ge=0,

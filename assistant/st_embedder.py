@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,12 @@ class OnnxEmbedder:
     """
 
     def __init__(
-        self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None, threads: int = 0, quantize: bool = False
+        self,
+        model: str = BUNDLED_MODEL,
+        cache_dir: Path | None = None,
+        threads: int = 0,
+        quantize: bool = False,
+        lanes: int = 1,
     ) -> None:
         self._name = f"{model}{INT8_SUFFIX}" if quantize else model
         self._quantize = quantize
@@ -108,6 +114,9 @@ class OnnxEmbedder:
         key = hashlib.sha256(str(Path(self._path).resolve() if Path(self._path).exists() else self._path).encode())
         self._cache = (cache_dir or Path.home() / ".cache" / "zhixing-assistant") / f"onnx-{key.hexdigest()[:12]}"
         self._threads = threads
+        self._lanes = max(1, lanes)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()  # not `_lock`: warm-up holds that while it embeds its probe
         self._session: Any = None
         self._tokenizer: Any = None
         self._dimension = 0
@@ -230,15 +239,38 @@ class OnnxEmbedder:
         # its long gloss, three one-word glosses) wastes more than another model run costs.
         lengths = [sum(e.attention_mask) for e in encodings]
         order = sorted(range(len(encodings)), key=lambda i: lengths[i])
-        out: np.ndarray | None = None
-        for start, end in length_groups([lengths[i] for i in order]):
-            rows = order[start:end]
-            vectors = self._run([encodings[i] for i in rows])
-            if out is None:  # the dimension is only known from the first run while warming up
-                out = np.empty((len(encodings), vectors.shape[1]), dtype=np.float32)
+        groups = [order[start:end] for start, end in length_groups([lengths[i] for i in order])]
+        runs = self._run_groups([[encodings[i] for i in rows] for rows in groups], [lengths[g[-1]] for g in groups])
+        # the dimension is only known from the first run while warming up
+        out = np.empty((len(encodings), runs[0].shape[1]), dtype=np.float32)
+        for rows, vectors in zip(groups, runs, strict=True):
             out[rows] = vectors
-        assert out is not None
         return out
+
+    def _run_groups(self, groups: list[list[Any]], widths: list[int]) -> list[np.ndarray]:
+        """Each group's vectors; with several lanes, the groups of one call run side by side.
+
+        A run's vectors do not depend on what else runs (tested bitwise), so lanes change how long the caller
+        waits, not the runs or their CPU: the groups are the ones one lane would run, dealt to the lanes longest
+        first, and the caller's thread is one of them.
+        """
+        if self._lanes < 2 or len(groups) < 2:
+            return [self._run(group) for group in groups]
+        load = [0] * self._lanes
+        lane_of = [0] * len(groups)
+        for index in sorted(range(len(groups)), key=lambda i: -(len(groups[i]) * widths[i])):
+            lane = load.index(min(load))
+            lane_of[index] = lane
+            load[lane] += RUN_COST_TOKENS + len(groups[index]) * widths[index]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._lanes - 1, thread_name_prefix="embedding-lane")
+            pool = self._pool
+        others: dict[int, Future[np.ndarray]] = {
+            i: pool.submit(self._run, group) for i, group in enumerate(groups) if lane_of[i] > 0
+        }
+        own = {i: self._run(group) for i, group in enumerate(groups) if lane_of[i] == 0}
+        return [own[i] if i in own else others[i].result() for i in range(len(groups))]
 
     def _run(self, encodings: Sequence[Any]) -> np.ndarray:
         width = max(sum(e.attention_mask) for e in encodings)
@@ -276,7 +308,12 @@ def length_groups(lengths: Sequence[int], run_cost: int = RUN_COST_TOKENS, limit
 
 
 def load_embedder(
-    model: str, backend: str = "onnx", cache_dir: Path | None = None, threads: int = 0, gloss_words: int = 0
+    model: str,
+    backend: str = "onnx",
+    cache_dir: Path | None = None,
+    threads: int = 0,
+    gloss_words: int = 0,
+    lanes: int = 1,
 ) -> Embedder:
     """Build the configured embedder (not yet loaded: call `warm_up()` or the first `embed`).
 
@@ -291,7 +328,8 @@ def load_embedder(
         return SentenceTransformerEmbedder(model)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown embedding backend {backend!r}; use 'onnx', 'onnx-int8' or 'torch'")
-    onnx = OnnxEmbedder(base, cache_dir=cache_dir, threads=threads, quantize=backend == "onnx-int8" or base != model)
+    quantize = backend == "onnx-int8" or base != model
+    onnx = OnnxEmbedder(base, cache_dir=cache_dir, threads=threads, quantize=quantize, lanes=lanes)
     if gloss_words == 0:
         return onnx
     from assistant.gloss_vectors import PrecomputedEmbedder

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import json
 import os
 import platform
@@ -27,8 +28,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,15 +289,66 @@ class CpuSplit:
 
 # Components of a turn, in the order reported; "other" is what `ChatService.post` spends outside them.
 SPLIT = ("model", "kb", "intents", "store", "live events", "other")
+TAIL_SHARE = 0.1  # the slowest tenth of the in-process turns is compared with the rest
 
 
-def _turn_split(data_dir: Path, backend: str, texts: Iterator[str], workers: int, turns: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class TurnCost:
+    """One in-process turn: its thread CPU, each component's part of it, and what it asked of the model and KB."""
+
+    cpu_ms: float
+    components: dict[str, float]
+    model_texts: int  # texts the model itself embedded (neither cached nor in the gloss table)
+    kb_queries: int  # queries the knowledge base scored (a batched search counts each of its queries)
+    gc_ms: float  # the cycle collector's pauses within the turn
+    action: str
+
+
+def tail_summary(turns: Sequence[TurnCost], share: float = TAIL_SHARE) -> dict[str, Any]:
+    """Per-turn CPU percentiles, and what the slowest `share` of the turns spend and do against the rest."""
+    cpu = [t.cpu_ms for t in turns]
+    ranked = sorted(turns, key=lambda t: t.cpu_ms, reverse=True)
+    cut = max(1, round(len(ranked) * share)) if ranked else 0
+    return {
+        "turns": len(turns),
+        "cpu_ms": {
+            "mean": round(statistics.fmean(cpu), 2) if cpu else 0.0,
+            **{f"p{round(q * 100)}": round(_pct(cpu, q), 2) for q in (0.5, 0.9, 0.95, 0.99)},
+        },
+        "share": share,
+        "slowest": _group_costs(ranked[:cut]),
+        "rest": _group_costs(ranked[cut:]),
+    }
+
+
+def _group_costs(turns: Sequence[TurnCost]) -> dict[str, Any]:
+    """Means per turn of a group of turns (zeros for none), and its actions."""
+    n = max(len(turns), 1)
+    actions: dict[str, int] = {}
+    for turn in turns:
+        actions[turn.action] = actions.get(turn.action, 0) + 1
+    return {
+        "turns": len(turns),
+        "cpu_ms": round(sum(t.cpu_ms for t in turns) / n, 2),
+        "components": {name: round(sum(t.components.get(name, 0.0) for t in turns) / n, 2) for name in SPLIT},
+        "model_texts": round(sum(t.model_texts for t in turns) / n, 2),
+        "kb_queries": round(sum(t.kb_queries for t in turns) / n, 2),
+        "gc_ms": round(sum(t.gc_ms for t in turns) / n, 2),
+        "actions": dict(sorted(actions.items())),
+    }
+
+
+def _turn_split(
+    data_dir: Path, backend: str, texts: Iterator[str], workers: int, turns: int
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Where a turn's CPU goes: `turns` turns of one conversation through `ChatService` in this process (no HTTP),
-    on the server's own components, each call timed in thread CPU and charged to the innermost component."""
+    on the server's own components, each call timed in thread CPU and charged to the innermost component; and
+    the same per turn, to see what the slowest turns do (`tail_summary`)."""
     from api.runtime import Overrides, build_runtime, load_heavy
     from assistant.auth import UserIdentity
     from assistant.settings import Settings
 
+    costs: list[TurnCost] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             data_dir=data_dir,
@@ -305,12 +358,17 @@ def _turn_split(data_dir: Path, backend: str, texts: Iterator[str], workers: int
             log_json=False,
         )
         runtime = build_runtime(settings, Overrides(), processes=workers)  # workers > 1: the cross-process bus
+        pauses = _GcPauses()
         try:
             load_heavy(runtime)
             if runtime.startup_error:
                 raise RuntimeError(runtime.startup_error)
             chat = runtime.components["services"].chat
             content = runtime.components["content"]
+            counts = {"model_texts": 0, "kb_queries": 0}
+            _tally(_innermost(runtime.embedder), "embed", counts, "model_texts", lambda texts: len(texts))
+            _tally(content.kb, "search", counts, "kb_queries", lambda *_, **__: 1)
+            _tally(content.kb, "search_batch", counts, "kb_queries", lambda queries, **_: len(queries))
             split = CpuSplit()
             split.wrap(runtime.embedder, "embed", "model")
             for method in ("search", "search_batch", "query_vectors", "get"):
@@ -324,15 +382,66 @@ def _turn_split(data_dir: Path, backend: str, texts: Iterator[str], workers: int
             def start() -> str:
                 return str(chat.start(UserIdentity(id=f"bench-{time.time_ns()}"), channel="web").id)
 
-            conversation, done = start(), 0
-            while done < turns:
+            conversation = start()
+            gc.callbacks.append(pauses)
+            while len(costs) < turns:
+                seconds, tallied, paused = dict(split.seconds), dict(counts), pauses.seconds
+                cpu = time.thread_time()
                 outcome = chat.post(conversation, text=next(texts))
-                done += 1
+                cpu = time.thread_time() - cpu
+                costs.append(
+                    TurnCost(
+                        cpu_ms=cpu * 1000,
+                        components={k: (v - seconds.get(k, 0.0)) * 1000 for k, v in split.seconds.items()},
+                        model_texts=counts["model_texts"] - tallied["model_texts"],
+                        kb_queries=counts["kb_queries"] - tallied["kb_queries"],
+                        gc_ms=(pauses.seconds - paused) * 1000,
+                        action=outcome.action,
+                    )
+                )
                 if outcome.action in ("handoff", "relay"):
                     conversation = start()  # as over HTTP: every turn a bot turn
+            totals = {name: round(split.seconds.get(name, 0.0) * 1000 / turns, 2) for name in SPLIT}
         finally:
+            if pauses in gc.callbacks:
+                gc.callbacks.remove(pauses)
             runtime.close()
-    return {name: round(split.seconds.get(name, 0.0) * 1000 / turns, 2) for name in SPLIT}
+    return totals, tail_summary(costs)
+
+
+def _innermost(embedder: Any) -> Any:
+    """The model under the cache, batching and gloss-table wrappers: what it embeds, it runs."""
+    while getattr(embedder, "inner", None) is not None:
+        embedder = embedder.inner
+    return embedder
+
+
+def _tally(owner: Any, method: str, counts: dict[str, int], key: str, size: Callable[..., int]) -> None:
+    """Add `size(*args, **kwargs)` to `counts[key]` on every call of `owner.method` (an instance attribute now)."""
+    inner = getattr(owner, method)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        counts[key] += size(*args, **kwargs)
+        return inner(*args, **kwargs)
+
+    setattr(owner, method, counted)
+
+
+class _GcPauses:
+    """A `gc.callbacks` entry adding up the cycle collector's pauses in the thread that created it."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._thread = threading.get_ident()
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
 
 
 _STORE_METHODS = (
@@ -415,18 +524,41 @@ def render(result: dict[str, Any]) -> str:
         f"p95 {bare['embed_p95_ms']} ms; one KB search (embedding excluded) "
         f"p50 {bare['search_p50_ms']} ms / p95 {bare['search_p95_ms']} ms.",
         "",
-        f"Where a turn's CPU goes, in-process (`ChatService`, no HTTP, {result['split_turns']} turns of one "
-        "conversation on the server's components, thread CPU ms per turn; each call is charged to the innermost "
-        "component, so the KB's figure excludes the model calls it makes):",
+        *render_split(split, result["tail"], result["split_turns"]),
+        "",
+        "The server's CPU per turn beyond the in-process total is HTTP (uvicorn, FastAPI, authorisation and the "
+        "per-IP limit), starting conversations, and its other threads.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_split(split: dict[str, float], tail: dict[str, Any], turns: int) -> list[str]:
+    """The in-process part of the report: CPU per turn by component, and the slowest turns against the rest."""
+    cpu = tail["cpu_ms"]
+    groups = (("slowest", tail["slowest"]), ("rest", tail["rest"]))
+    lines = [
+        f"Where a turn's CPU goes, in-process (`ChatService`, no HTTP, {turns} turns of one conversation on the "
+        "server's components, thread CPU ms per turn; each call is charged to the innermost component, so the KB's "
+        "figure excludes the model calls it makes):",
         "",
         "| " + " | ".join(SPLIT) + " | total |",
         "|" + "---|" * (len(SPLIT) + 1),
         "| " + " | ".join(str(split[name]) for name in SPLIT) + f" | {round(sum(split.values()), 2)} |",
         "",
-        "The server's CPU per turn beyond that total is HTTP (uvicorn, FastAPI, authorisation and the per-IP limit), "
-        "starting conversations, and its other threads.",
+        f"Thread CPU of each turn: mean {cpu['mean']}, p50 {cpu['p50']}, p90 {cpu['p90']}, p95 {cpu['p95']}, "
+        f"p99 {cpu['p99']} ms. The slowest {tail['share']:.0%} of the turns against the rest (means per turn; model "
+        "texts: what the model itself embedded, neither cached nor from the gloss table; KB queries: every query "
+        "of a batched search counts):",
+        "",
+        "| turns | CPU ms | " + " | ".join(SPLIT) + " | model texts | KB queries | GC ms | actions |",
+        "|" + "---|" * (len(SPLIT) + 6),
     ]
-    return "\n".join(lines) + "\n"
+    for name, group in groups:
+        cells = [f"{name} {group['turns']}", group["cpu_ms"], *(group["components"][c] for c in SPLIT)]
+        cells += [group["model_texts"], group["kb_queries"], group["gc_ms"]]
+        cells.append(", ".join(f"{action} {count}" for action, count in group["actions"].items()))
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -449,6 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=("onnx", "onnx-int8"), default="onnx", help="embedding backend (a data dir of its own)"
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="only the in-process turns (no server, no HTTP; nothing written): print where their CPU goes",
+    )
     args = parser.parse_args(argv)
     from app import limit_native_threads
     from evals.server import free_port, run_server_process, server_env
@@ -456,6 +593,12 @@ def main(argv: list[str] | None = None) -> int:
     limit_native_threads()  # the bare costs below run in this process, as a server would run them
 
     texts = distinct_texts(base_texts())
+    if args.in_process:
+        with tempfile.TemporaryDirectory() as tmp:
+            split, tail = _turn_split(args.data_dir or Path(tmp), args.backend, texts, args.workers, args.turns)
+        print("\n".join(render_split(split, tail, args.turns)))
+        print(json.dumps({"split": split, "tail": tail}))
+        return 0
     with tempfile.TemporaryDirectory() as tmp, _store_url(args.store, Path(tmp)) as store_url:
         data_dir = args.data_dir or Path(tmp)
         env = server_env(
@@ -473,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
             single = measure(server, 1, args.turns, texts, args.workers)
             concurrent = measure(server, args.concurrency, args.turns_each, texts, args.workers)
         bare = _bare_costs(data_dir, args.backend, texts)
-        split = _turn_split(data_dir, args.backend, texts, args.workers, args.turns)
+        split, tail = _turn_split(data_dir, args.backend, texts, args.workers, args.turns)
     options = " ".join(argv if argv is not None else sys.argv[1:])
     result = {
         "command": f"python -m bench.turn_bench {options}".strip(),
@@ -484,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrent": concurrent,
         "bare": bare,
         "split": split,
+        "tail": tail,
         "split_turns": args.turns,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
     }

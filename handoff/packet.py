@@ -42,22 +42,24 @@ def _units(sentence: str) -> set[str]:
 def key_points(user_texts: Sequence[str], *, exclude: str = "", limit: int = MAX_KEY_POINTS) -> list[str]:
     """The user's most informative sentences (greedy: most content not already covered), in spoken order."""
     pool = [s for text in user_texts for s in sentences(text) if s != exclude.strip()]
+    # Each sentence's units and bonus once, not once per pick: a long conversation hands off with many sentences.
+    units = [_units(sentence) for sentence in pool]
+    # Numbers are order ids, amounts and dates: the details an advisor needs first.
+    bonus = [2.0 if any(ch.isdigit() for ch in sentence) else 0.0 for sentence in pool]
     covered = _units(exclude)
     chosen: list[int] = []
     for _ in range(limit):
         best, best_gain = -1, 0.0
-        for index, sentence in enumerate(pool):
+        for index, own in enumerate(units):
             if index in chosen:
                 continue
-            fresh = _units(sentence) - covered
-            # Numbers are order ids, amounts and dates: the details an advisor needs first.
-            gain = len(fresh) + (2.0 if any(ch.isdigit() for ch in sentence) else 0.0)
+            gain = len(own - covered) + bonus[index]
             if gain > best_gain:
                 best, best_gain = index, gain
         if best < 0 or best_gain < 3:
             break
         chosen.append(best)
-        covered |= _units(pool[best])
+        covered |= units[best]
     return [pool[i] for i in sorted(chosen)]
 
 

