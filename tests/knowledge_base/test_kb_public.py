@@ -10,7 +10,7 @@ from assistant.embedding import HashingEmbedder
 from assistant.intents.data import Example
 from evals.kb_eval import evaluate
 from evals.kb_public import faq_from_examples, main, sample_queries
-from knowledge_base import build_knowledge_base
+from knowledge_base import KnowledgeBase, build_knowledge_base
 
 TRAIN = [
     *(Example(f"怎么申请退款 第{i}次 退钱", "refund/request") for i in range(8)),
@@ -47,3 +47,25 @@ def test_the_cli_rejects_unknown_datasets_and_a_missing_data_folder(tmp_path: Pa
     with pytest.raises(SystemExit):
         main(["--only", "nope"])
     assert main(["--data-dir", str(tmp_path / "absent"), "--only", "xsid_zh"]) == 2
+
+
+def test_the_prototypes_switch_builds_with_the_prototype_features(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.st_embedder
+    import evals.kb_public as public
+
+    monkeypatch.setattr(assistant.st_embedder, "load_embedder", lambda *a, **k: HashingEmbedder(dimension=64))
+    queries = sample_queries([Example("退钱 退款 怎么申请", "refund/request")], 5, [])
+    monkeypatch.setattr(public, "_dataset", lambda *a: (faq_from_examples(TRAIN, 4, "zh"), queries))
+    features: list[tuple[str, ...]] = []
+
+    def spy(*args: object, **kwargs: object) -> KnowledgeBase:
+        kb = build_knowledge_base(*args, **kwargs)  # type: ignore[arg-type]
+        features.append(kb.models.plain.features)
+        return kb
+
+    monkeypatch.setattr(public, "build_knowledge_base", spy)
+    for flag, on in (([], False), (["--prototypes"], True)):
+        assert main(["--data-dir", str(tmp_path), "--only", "xsid_zh", "--out", str(tmp_path / "r"), *flag]) == 0
+        assert ("d_proto" in features[-1]) is on
