@@ -139,7 +139,8 @@ class OnnxEmbedder:
     @property
     def served_path(self) -> Path:
         """The model file the session runs: the export, or its int8 quantisation."""
-        return self._cache / "model.int8row.onnx" if self._quantize else self.onnx_path
+        # "r7": 7-bit weights (assistant.onnx_int8); a cached file of the 8-bit version is not reused
+        return self._cache / "model.int8row-r7.onnx" if self._quantize else self.onnx_path
 
     def warm_up(self) -> None:
         """Export the model if it is not cached yet, then load the session and tokenizer."""
