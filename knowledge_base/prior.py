@@ -44,12 +44,10 @@ def _shipped() -> Mapping[str, Any] | None:
     return data
 
 
-def prior_models(
-    config: IndexConfig, model: str, data: Mapping[str, Any] | None = None
-) -> tuple[FusionModel, FusionModel] | None:
+def prior_models(config: IndexConfig, model: str) -> tuple[FusionModel, FusionModel] | None:
     """The shipped (plain, follow-up) models when they fit this index: the same embedding model, pointwise fusion
     and exactly the features `config` computes; None otherwise (the FAQ calibrates itself)."""
-    data = _shipped() if data is None else data
+    data = _shipped()
     if data is None or data.get("model") != model or config.fusion != POINTWISE:
         return None
     plain = FusionModel.from_json(data["plain"])

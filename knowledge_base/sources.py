@@ -85,9 +85,10 @@ def alternatives_note(entries: Sequence[FaqEntry]) -> str | None:
     """Advice when entries have no alternative question (None when every entry has one).
 
     Calibration learns what a right answer looks like from an entry's other wordings; an entry with none only
-    offers near-copies of its own question, so a FAQ of such entries sets its answerable bar above most real
+    offers near-copies of its own question, so a FAQ of such entries would set its answerable bar above most real
     paraphrases (README, "FAQs without alternative questions": answered correctly 44% -> 14% on a FAQ measured
-    with and without them).
+    with and without them). A FAQ mostly without them borrows the shipped prior (`knowledge_base.prior`), which
+    recovers much of that but not all: the operator's own wordings still help.
     """
     missing = [e.id for e in entries if not e.alt_questions]
     if not missing:
