@@ -129,7 +129,9 @@ def _scripted_engine(pairs: list[tuple[str, str]]) -> Any:
     class Intents:
         labels: tuple[str, ...] = ()
 
-        def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentPrediction]:
+        def predict(
+            self, texts: Sequence[str], vectors: np.ndarray | None = None, gloss_vectors: np.ndarray | None = None
+        ) -> list[IntentPrediction]:
             return [IntentPrediction(t, OOS, 0.1, ()) for t in texts]
 
     policy = parse_policy({"business_hours": {"open": "00:00", "close": "23:59"}}, "policy.yaml")

@@ -202,13 +202,16 @@ class DialogueEngine:
         # One model call per turn, shared by the intent classifier and the knowledge base: the message goes with
         # what a search of it embeds besides (its English gloss), so the search finds that in the embedding cache
         # rather than making a second call (and concurrent turns batch twice the texts per call).
-        t.vector = None
+        # The search's gloss vector serves the classifier too (a model trained on Chinese reads the gloss).
+        t.vector = gloss = None
         if self._embedder is not None:
-            t.vector = self._kb.query_vectors([t.text])[0].text
+            prepared = self._kb.query_vectors([t.text])[0]
+            t.vector, gloss = prepared.text, prepared.gloss
             if t.vector is None:
                 t.vector = self._embedder.embed([t.text])[0]
         vectors = None if t.vector is None else t.vector[None, :]
-        t.intent = self._intents.predict([t.text], vectors)[0]
+        glosses = None if gloss is None or vectors is None else gloss[None, :]
+        t.intent = self._intents.predict([t.text], vectors, glosses)[0]
         return t.intent
 
     def _answers_better(self, t: TurnContext, intent: IntentPrediction) -> bool:

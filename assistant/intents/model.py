@@ -17,9 +17,11 @@ from assistant.intents.calibration import softmax
 from assistant.intents.data import data_checksum, load_examples
 from assistant.intents.encoder import FineTunedEncoder, load_encoder
 from assistant.intents.features import Featurizer, TfidfBlock
+from assistant.intents.glossing import gloss_vectors as gloss_vectors_of
 from assistant.intents.types import OOS, IntentPrediction
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the gloss vector beside the text vector for Chinese data (1 still loads)
+READABLE_FORMATS = (1, 2)
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
 VOCABULARY = "vocabulary.json"
@@ -41,6 +43,8 @@ class HybridIntentClassifier:
     manifest: dict[str, Any] = field(default_factory=dict)
     # The model's own fine-tuned encoder; None: the features use the shared embedder's vectors.
     encoder: FineTunedEncoder | None = None
+    # Whether each text's English-gloss vector follows its text vector in the features (glossing.py).
+    gloss: bool = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -50,27 +54,32 @@ class HybridIntentClassifier:
     @property
     def dimension(self) -> int:
         """Embedding dimension the model expects."""
-        return int(self.coef.shape[0] - self.featurizer.width)
+        return int(self.coef.shape[0] - self.featurizer.width) // (2 if self.gloss else 1)
 
     def scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """Raw linear scores (columns follow `classes`)."""
+        """Raw linear scores (columns follow `classes`); `vectors` are the dense columns (text, then gloss)."""
         features = self.featurizer.transform(texts, vectors)
         result: np.ndarray = np.asarray(features @ self.coef) + self.intercept
         return result
 
-    def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    def probabilities(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None, gloss_vectors: np.ndarray | None = None
+    ) -> np.ndarray:
         """Calibrated class probabilities (columns follow `classes`)."""
-        vectors = self._vectors(texts, vectors)
-        return softmax(self.scores(texts, vectors) / self.temperature)
+        dense = self._dense(texts, vectors, gloss_vectors)
+        return softmax(self.scores(texts, dense) / self.temperature)
 
-    def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentPrediction]:
-        """Predict intents; `vectors` (the shared embedder's rows for `texts`) skip embedding again.
+    def predict(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None, gloss_vectors: np.ndarray | None = None
+    ) -> list[IntentPrediction]:
+        """Predict intents; `vectors` (the shared embedder's rows for `texts`) and `gloss_vectors` (its rows for
+        the texts' English glosses, as the knowledge base embeds them) skip embedding again.
 
-        A model with its own fine-tuned encoder ignores `vectors` and embeds the texts with that encoder.
+        A model with its own fine-tuned encoder ignores both and embeds the texts with that encoder.
         """
         if not texts:
             return []
-        probs = self.probabilities(texts, vectors)
+        probs = self.probabilities(texts, vectors, gloss_vectors)
         in_scope = [i for i, c in enumerate(self.classes) if c != OOS]
         oos_col = self.classes.index(OOS) if OOS in self.classes else None
         out = []
@@ -85,16 +94,25 @@ class HybridIntentClassifier:
                 out.append(IntentPrediction(text, top, confidence, ranking))
         return out
 
-    def _vectors(self, texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
+    def _dense(self, texts: Sequence[str], vectors: np.ndarray | None, gloss_vectors: np.ndarray | None) -> np.ndarray:
+        """The dense feature columns: the text vectors, then (a gloss model) the gloss vectors."""
         if self.encoder is not None:
             return self.encoder.embed(list(texts))
-        if vectors is None:
-            return self.embedder.embed(list(texts))
+        text = self.embedder.embed(list(texts)) if vectors is None else self._checked(texts, vectors, "vectors")
+        if not self.gloss:
+            return text
+        if gloss_vectors is None:
+            glossed = gloss_vectors_of(self.embedder, texts, text)
+        else:
+            glossed = self._checked(texts, gloss_vectors, "gloss_vectors")
+        return np.hstack([text, glossed])
+
+    def _checked(self, texts: Sequence[str], vectors: np.ndarray, name: str) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim == 1:
             vectors = vectors[None, :]
         if vectors.shape != (len(texts), self.dimension):
-            raise InvalidInput(f"vectors have shape {vectors.shape}, expected ({len(texts)}, {self.dimension})")
+            raise InvalidInput(f"{name} have shape {vectors.shape}, expected ({len(texts)}, {self.dimension})")
         return vectors
 
     def save(self, directory: Path | str) -> Path:
@@ -118,6 +136,7 @@ class HybridIntentClassifier:
             "threshold": self.threshold,
             "temperature": self.temperature,
             "embedding_weight": self.featurizer.embedding_weight,
+            "gloss_vectors": self.gloss,
         }
         if self.encoder is not None:
             self.encoder.save(directory / ENCODER_DIR)
@@ -150,7 +169,7 @@ def load_intent_model(directory: Path | str, embedder: Embedder) -> HybridIntent
     """Load a saved model; `embedder` must be the model it was trained with (checked by name)."""
     directory = Path(directory)
     manifest = read_manifest(directory)
-    if manifest.get("format") != FORMAT_VERSION:
+    if manifest.get("format") not in READABLE_FORMATS:
         raise ConfigError(f"{directory}: model format {manifest.get('format')} is not {FORMAT_VERSION}; retrain it")
     if manifest.get("embedding_model") != embedder.name:
         raise ConfigError(
@@ -175,20 +194,24 @@ def load_intent_model(directory: Path | str, embedder: Embedder) -> HybridIntent
         featurizer = Featurizer(blocks, float(manifest["embedding_weight"]))
         classes = tuple(str(c) for c in manifest["classes"])
         threshold = float(manifest["threshold"])
+        glossed = bool(manifest.get("gloss_vectors", False))
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise ConfigError(f"{directory}: incomplete or corrupt intent model ({exc!r}); retrain it") from exc
-    if coef.shape != (featurizer.width + int(manifest.get("embedding_dimension", -1)), len(classes)):
+    dense = int(manifest.get("embedding_dimension", -1)) * (2 if glossed else 1)
+    if coef.shape != (featurizer.width + dense, len(classes)):
         raise ConfigError(f"{directory}: weights do not match the vocabulary and classes; retrain it")
     encoder = None
     if manifest.get("encoder"):
         encoder = load_encoder(directory / ENCODER_DIR, str(manifest["encoder"].get("name", "fine-tuned")))
     return HybridIntentClassifier(
-        classes, featurizer, coef, intercept, temperature, threshold, embedder, manifest, encoder
+        classes, featurizer, coef, intercept, temperature, threshold, embedder, manifest, encoder, glossed
     )
 
 
 def is_stale(model_dir: Path | str, data_path: Path | str, embedding_model_name: str) -> bool:
     """True when the model is missing, of another format or embedder, or trained on other data than the file.
+
+    A model of an older format still loads, but is stale: the server retrains it with the current features.
 
     A data file that cannot be read also counts as stale: rebuilding then reports the file's error.
     """

@@ -13,10 +13,11 @@ import numpy as np
 
 from assistant.embedding import Embedder
 from assistant.errors import InvalidInput
-from assistant.intents.calibration import choose_threshold, fit_temperature, softmax
+from assistant.intents.calibration import ThresholdChoice, choose_threshold, fit_temperature, softmax
 from assistant.intents.data import Example, data_checksum, validate_for_training
 from assistant.intents.encoder import FineTunedEncoder, FineTuning, fine_tune
 from assistant.intents.features import Featurizer
+from assistant.intents.glossing import gloss_vectors, uses_gloss
 from assistant.intents.model import HybridIntentClassifier
 from assistant.intents.types import OOS
 
@@ -42,6 +43,9 @@ class TrainingConfig:
     # Epochs of fine-tuning an intent-specific encoder (encoder.py) before the linear model; 0: the shared
     # embedding as is. Needs a validation set: cross-validation would have to fine-tune once per fold.
     fine_tune_epochs: float = 0.0
+    # Append each text's English-gloss vector to its text vector (glossing.py). None: when the examples hold
+    # Chinese (and no encoder is fine-tuned), train both ways and keep the better held-out in-scope accuracy.
+    gloss: bool | None = None
 
 
 def embed_all(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
@@ -145,6 +149,61 @@ def _metrics(d: dict[str, np.ndarray], is_oos: np.ndarray, threshold: float) -> 
     return out
 
 
+@dataclass
+class _Fitted:
+    """A trained and calibrated candidate model, and its held-out figures."""
+
+    featurizer: Featurizer
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float
+    choice: ThresholdChoice
+    metrics: dict[str, float]
+    source: str
+    glossed: bool = False
+
+    @property
+    def score(self) -> float:
+        """What candidates are compared by: held-out in-scope accuracy (rejected in-scope rows count as wrong)."""
+        return self.metrics.get("in_scope_accuracy", self.metrics.get("closed_set_accuracy", 0.0))
+
+
+def _fit_and_calibrate(
+    texts: list[str],
+    dense: np.ndarray,
+    y: np.ndarray,
+    classes: tuple[str, ...],
+    oos_col: int | None,
+    config: TrainingConfig,
+    validation: Sequence[Example] | None,
+    v_dense: np.ndarray | None,
+    say: Progress,
+) -> _Fitted:
+    """Fit on every example, then calibrate temperature and threshold on the validation set or out-of-fold."""
+    say(f"training on {len(texts)} examples, {len(classes)} classes")
+    featurizer, coef, intercept = fit_linear(texts, dense, y, len(classes), config)
+    if validation and v_dense is not None:
+        say(f"calibrating on {len(validation)} validation examples")
+        index = {c: i for i, c in enumerate(classes)}
+        v_texts = [ex.text for ex in validation]
+        scores = np.asarray(featurizer.transform(v_texts, v_dense) @ coef) + intercept
+        v_y = np.array([index.get(ex.intent, -1) for ex in validation])  # -1: `oos` the model has no class for
+        v_is_oos = np.array([ex.intent == OOS for ex in validation])
+        source = "validation"
+    else:
+        say("cross-validating for calibration")
+        scores, scored = out_of_fold_scores(texts, dense, y, len(classes), config, say)
+        v_y, v_is_oos = y[scored], (y == (-1 if oos_col is None else oos_col))[scored]
+        source = "cross-validation"
+        scores = scores[scored]
+    fit_rows = v_y >= 0
+    temperature = fit_temperature(scores[fit_rows], v_y[fit_rows])
+    held_out = decisions(softmax(scores / temperature), v_y, oos_col)
+    choice = choose_threshold(held_out["confidence"], held_out["correct"], v_is_oos, held_out["predicted_oos"])
+    metrics = _metrics(held_out, v_is_oos, choice.threshold)
+    return _Fitted(featurizer, coef, intercept, temperature, choice, metrics, source)
+
+
 def train_intent_model(
     examples: Sequence[Example],
     embedder: Embedder,
@@ -181,37 +240,44 @@ def train_intent_model(
         say(f"fine-tuning {embedder.name} for {config.fine_tune_epochs:g} epoch(s) on {len(texts)} examples")
         encoder = fine_tune(embedder.name, texts, y, len(classes), vectors, tuning, config.seed, say)
         vectors = embed_all(encoder, texts)
-    say(f"training on {len(texts)} examples, {len(classes)} classes")
-    featurizer, coef, intercept = fit_linear(texts, vectors, y, len(classes), config)
-
     if validation:
         unknown = sorted({ex.intent for ex in validation} - set(classes) - {OOS})
         if unknown:
             raise InvalidInput(f"validation intents missing from training: {', '.join(unknown)}")
-        say(f"calibrating on {len(validation)} validation examples")
-        v_texts = [ex.text for ex in validation]
+    v_texts = [ex.text for ex in validation or ()]
+    v_vectors: np.ndarray | None = None
+    if validation:
         if encoder is not None:
             v_vectors = embed_all(encoder, v_texts)
         elif validation_vectors is not None:
             v_vectors = validation_vectors
         else:
             v_vectors = embed_all(embedder, v_texts)
-        scores = np.asarray(featurizer.transform(v_texts, v_vectors) @ coef) + intercept
-        v_y = np.array([index.get(ex.intent, -1) for ex in validation])  # -1: `oos` the model has no class for
-        v_is_oos = np.array([ex.intent == OOS for ex in validation])
-        source = "validation"
+    # Whether to read glosses: as configured, or (None) both ways when the data holds Chinese, keeping the model
+    # with the better held-out in-scope accuracy (the plain one on a tie).
+    if encoder is not None or config.gloss is False or (config.gloss is None and not uses_gloss(texts)):
+        options = [False]
     else:
-        say("cross-validating for calibration")
-        scores, scored = out_of_fold_scores(texts, vectors, y, len(classes), config, say)
-        v_y, v_is_oos = y[scored], (y == (-1 if oos_col is None else oos_col))[scored]
-        source = "cross-validation"
-        scores = scores[scored]
-
-    fit_rows = v_y >= 0
-    temperature = fit_temperature(scores[fit_rows], v_y[fit_rows])
-    held_out = decisions(softmax(scores / temperature), v_y, oos_col)
-    choice = choose_threshold(held_out["confidence"], held_out["correct"], v_is_oos, held_out["predicted_oos"])
-    metrics = _metrics(held_out, v_is_oos, choice.threshold)
+        options = [True] if config.gloss else [False, True]
+    best: _Fitted | None = None
+    tried: dict[str, dict[str, float]] = {}
+    for glossed in options:
+        dense, v_dense = vectors, v_vectors
+        if glossed:
+            say(f"embedding the English glosses of {len(texts) + len(v_texts)} examples")
+            dense = np.hstack([vectors, gloss_vectors(embedder, texts, vectors)])
+            if v_dense is not None:
+                v_dense = np.hstack([v_dense, gloss_vectors(embedder, v_texts, v_dense)])
+        fitted = _fit_and_calibrate(texts, dense, y, classes, oos_col, config, validation, v_dense, say)
+        fitted.glossed = glossed
+        tried["gloss" if glossed else "plain"] = fitted.metrics
+        if len(options) > 1:
+            say(f"{'with' if glossed else 'without'} glosses: {fitted.metrics}")
+        if best is None or fitted.score > best.score:
+            best = fitted
+    assert best is not None
+    featurizer, coef, intercept, glossed = best.featurizer, best.coef, best.intercept, best.glossed
+    temperature, choice, metrics, source = best.temperature, best.choice, best.metrics, best.source
     seconds = time.perf_counter() - started
     say(f"threshold {choice.threshold:.3f} ({choice.rule}, on {source}); {metrics}; {seconds:.1f}s")
     manifest: dict[str, Any] = {
@@ -220,6 +286,8 @@ def train_intent_model(
         "data_checksum": data_checksum(examples),
         "examples": len(examples),
         "oos_examples": int((y == oos_col).sum()) if oos_col is not None else 0,
+        "gloss_vectors": glossed,
+        **({"gloss_choice": tried} if len(tried) > 1 else {}),
         "calibration": {
             "source": source,
             "folds": None if validation else _n_folds(config, len(y)),
@@ -235,5 +303,5 @@ def train_intent_model(
     if encoder is not None:
         manifest["encoder"] = {"name": encoder.name, "base_model": embedder.name, **asdict(tuning)}
     return HybridIntentClassifier(
-        classes, featurizer, coef, intercept, temperature, choice.threshold, embedder, manifest, encoder
+        classes, featurizer, coef, intercept, temperature, choice.threshold, embedder, manifest, encoder, glossed
     )

@@ -28,9 +28,12 @@ class IntentPrediction:
 
 
 class IntentClassifier(Protocol):
-    """Predicts intents for texts; `vectors` lets callers pass embeddings they already computed."""
+    """Predicts intents for texts; `vectors` (and `gloss_vectors`, of the texts' English glosses) let callers
+    pass embeddings they already computed."""
 
     @property
     def labels(self) -> tuple[str, ...]: ...
 
-    def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentPrediction]: ...
+    def predict(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None, gloss_vectors: np.ndarray | None = None
+    ) -> list[IntentPrediction]: ...

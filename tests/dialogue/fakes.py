@@ -65,6 +65,7 @@ class FakeKB:
     scripts: dict[tuple[str, str | None], tuple[tuple[str, float], ...]] = field(default_factory=dict)
     calls: list[SearchCall] = field(default_factory=list)
     batches: int = 0  # `search_batch` calls (each also records its queries in `calls`)
+    glosses: dict[str, np.ndarray] = field(default_factory=dict)  # gloss vectors `query_vectors` hands out
 
     def script(self, query: str, hits: Sequence[tuple[str, float]], *, context: str | None = None) -> None:
         self.scripts[(query, context)] = tuple(hits)
@@ -100,7 +101,8 @@ class FakeKB:
         return self.entries.get(faq_id)
 
     def query_vectors(self, texts: Sequence[str]) -> list[QueryVectors]:
-        return [QueryVectors() for _ in texts]  # embeds nothing: the engine embeds the message itself
+        # embeds nothing: the engine embeds the message itself (and takes a scripted gloss vector)
+        return [QueryVectors(gloss=self.glosses.get(t)) for t in texts]
 
 
 @dataclass
@@ -109,6 +111,7 @@ class FakeIntents:
 
     scripts: dict[str, IntentPrediction] = field(default_factory=dict)
     calls: list[tuple[list[str], bool]] = field(default_factory=list)
+    gloss_given: list[bool] = field(default_factory=list)  # per call: whether gloss vectors came with the texts
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -119,8 +122,11 @@ class FakeIntents:
     ) -> None:
         self.scripts[text] = IntentPrediction(text, intent, confidence, tuple(ranking) or ((intent, confidence),))
 
-    def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[IntentPrediction]:
+    def predict(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None, gloss_vectors: np.ndarray | None = None
+    ) -> list[IntentPrediction]:
         self.calls.append((list(texts), vectors is not None))
+        self.gloss_given.append(gloss_vectors is not None)
         return [self.scripts.get(t, IntentPrediction(t, OOS, 0.1, ())) for t in texts]
 
 

@@ -162,6 +162,20 @@ def test_embeds_once_and_shares_the_vector(kb: FakeKB, intents: FakeIntents, mak
     assert all(call.has_vector for call in kb.calls)
 
 
+def test_the_search_gloss_vector_goes_to_the_classifier(
+    kb: FakeKB, intents: FakeIntents, make_engine: EngineFactory
+) -> None:
+    # A classifier trained on Chinese reads the message's English gloss, which the search embedded already.
+    embedder = HashingEmbedder()
+    kb.glosses["会员有什么权益"] = embedder.embed(["member, benefit"])[0]
+    kb.script("会员有什么权益", [("membership-benefits", 0.9)])
+    kb.script("hello there", [("membership-benefits", 0.9)])
+    chat = Chat(make_engine(embedder=embedder))
+    chat.say("会员有什么权益")
+    chat.say("hello there")  # no gloss vector from the search: the classifier is left to make its own
+    assert intents.gloss_given == [True, False]
+
+
 def test_an_empty_turn_is_invalid(make_engine: EngineFactory) -> None:
     with pytest.raises(InvalidInput):
         make_engine().decide(DialogueState(), UserTurn("  ", None, "free", "web", None, OPEN_NOW))

@@ -1,0 +1,39 @@
+"""The English-gloss view of intent examples: Chinese read through the dictionary, for an English-only encoder.
+
+The bundled encoder maps most Chinese characters to `[UNK]`, so a Chinese message's own vector says little about
+what it asks. Its English gloss (the knowledge base's `gloss`: each word's dictionary senses, function words
+dropped) is text the encoder reads: "能退钱吗" and "申请退款" both become "refund"-like phrases. The classifier
+appends the gloss vector to the text vector when its training data holds Chinese.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.embedding import Embedder
+from assistant.text import has_cjk
+from knowledge_base.analysis import gloss
+
+EMBED_BATCH = 64
+
+
+def uses_gloss(texts: Sequence[str]) -> bool:
+    """Whether a model trained on `texts` reads glosses: when any of them holds Chinese."""
+    return any(has_cjk(t) for t in texts)
+
+
+def gloss_vectors(embedder: Embedder, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    """The gloss vector of each text; a text without Chinese is its own gloss, so its row of `vectors` is reused.
+
+    The knowledge base embeds the same gloss texts for its searches, so a served turn finds them in the
+    embedding cache (or passes them in) instead of calling the model again.
+    """
+    out = np.array(vectors, dtype=np.float32, copy=True).reshape(len(texts), -1)
+    pending = [(i, g) for i, t in enumerate(texts) if (g := gloss(t)) != t]
+    order = sorted(pending, key=lambda item: len(item[1]))
+    for start in range(0, len(order), EMBED_BATCH):
+        batch = order[start : start + EMBED_BATCH]
+        out[[i for i, _ in batch]] = embedder.embed([g for _, g in batch])
+    return out
