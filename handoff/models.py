@@ -60,6 +60,36 @@ class Ticket:
         return self.status != "resolved"
 
 
+@dataclass(frozen=True)
+class QueueEntry:
+    """A ticket's entry in the open-ticket index: what the queue's order, positions and wait estimates read,
+    so that placing a ticket or showing the queue never reads the other tickets' packets."""
+
+    id: str
+    conversation_id: str
+    tier: str
+    kind: TicketKind
+    status: TicketStatus
+    created_at: float
+    sla_deadline: float
+    claimed_at: float | None = None
+
+
+ENTRY_FIELDS = frozenset(f.name for f in fields(QueueEntry))
+
+
+def queue_entry(ticket: Ticket) -> QueueEntry:
+    """The index entry a ticket should have."""
+    return QueueEntry(**{name: getattr(ticket, name) for name in ENTRY_FIELDS})
+
+
+def entry_from_doc(doc: Mapping[str, Any]) -> QueueEntry | None:
+    """An index entry from its document; None for an entry written before entries carried these fields."""
+    if not doc.keys() >= ENTRY_FIELDS:
+        return None
+    return QueueEntry(**{name: doc[name] for name in ENTRY_FIELDS})
+
+
 @dataclass
 class Candidate:
     """An FAQ entry proposed from a resolved ticket, waiting for an admin to review and publish it."""
