@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from assistant.errors import Conflict, NotFound
@@ -36,7 +35,7 @@ class TicketRepository:
     def create(self, ticket: Ticket) -> None:
         """Store a new ticket and list it as open (the ticket first: an index entry never precedes its ticket)."""
         self.store.put(TICKET, ticket.id, to_doc(ticket), owner=ticket.user_id)
-        self.store.put(OPEN_TICKET, ticket.id, asdict(queue_entry(ticket)), owner=ticket.user_id)
+        self.store.put(OPEN_TICKET, ticket.id, queue_entry(ticket)._asdict(), owner=ticket.user_id)
 
     def discard(self, ticket_id: str) -> None:
         """Remove a ticket that never became visible (it lost an escalation race)."""
@@ -126,7 +125,7 @@ class TicketRepository:
             return None
         entry = queue_entry(ticket)
         # Never recreates an entry: one that vanished meanwhile went with an erasure or a resolution.
-        if self.store.update_if(OPEN_TICKET, ticket.id, {}, asdict(entry)) is None:
+        if self.store.update_if(OPEN_TICKET, ticket.id, {}, entry._asdict()) is None:
             return None
         return entry
 

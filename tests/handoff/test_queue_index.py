@@ -3,6 +3,7 @@ stale or old entries are repaired; the resolved list reads only the tickets it s
 
 from __future__ import annotations
 
+import builtins
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, cast
@@ -25,12 +26,14 @@ class CountingStore:
         self.reads[kind] += 1
         return self.inner.get(kind, doc_id)
 
-    def list(self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None) -> list[JSON]:
+    def list(
+        self, kind: str, *, owner: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> builtins.list[JSON]:
         docs = self.inner.list(kind, owner=owner, where=where)
         self.reads[kind] += len(docs)
         return docs
 
-    def top(self, kind: str, limit: int) -> list[JSON]:
+    def top(self, kind: str, limit: int) -> builtins.list[JSON]:
         docs = self.inner.top(kind, limit)
         self.reads[kind] += len(docs)
         return docs
