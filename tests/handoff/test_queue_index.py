@@ -4,6 +4,7 @@ stale or old entries are repaired; the resolved list reads only the tickets it s
 from __future__ import annotations
 
 import builtins
+import random
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, cast
@@ -11,6 +12,7 @@ from typing import Any, cast
 import pytest
 
 from handoff.models import OPEN_TICKET, STATS, TICKET
+from handoff.queue import queue_order
 from storage.ports import JSON, Store
 from tests.handoff.conftest import T0, FakeClock, RecordingBus, World, make_service
 
@@ -203,3 +205,34 @@ def test_entries_from_before_the_queue_fields_keep_working_and_are_completed(sha
         "sla_deadline": T0 + 3600,
     }
     assert world.store.owners_of(OPEN_TICKET, old[0].id) == "f"  # still erased with its user
+
+
+def test_views_match_ordering_the_tickets_themselves(shared: World) -> None:
+    world = shared
+    rng = random.Random(7)
+    alice = world.agent("alice")
+    tickets = []
+    for i in range(40):
+        tickets.append(world.escalate(world.conversation(f"u{i}", tier=rng.choice(["vip", "member", "free"]))))
+        world.clock.advance(rng.choice([0, 0, 1, 5]))  # equal times too: ties go by id
+        if rng.random() < 0.4:
+            waiting = [t for t in tickets if world.service.tickets.require(t.id).status == "waiting"]
+            if waiting:
+                world.service.claim(rng.choice(waiting).id, alice)
+        if rng.random() < 0.3:
+            assigned = [t for t in tickets if world.service.tickets.require(t.id).status == "assigned"]
+            if assigned:
+                world.service.resolve(rng.choice(assigned).id, alice)
+    full = world.service.tickets.open_tickets()
+    resolved = [world.service.tickets.require(t.id) for t in tickets]
+    resolved = sorted((t for t in resolved if t.status == "resolved"), key=lambda t: t.id)
+
+    assert [(t["id"], t["queue_position"]) for t in world.service.list_tickets("waiting")] == [
+        (t.id, i) for i, t in enumerate(queue_order(full), start=1)
+    ]
+    mine = sorted(
+        (t for t in sorted(full, key=lambda t: t.id) if t.status == "assigned"), key=lambda t: t.claimed_at or 0.0
+    )
+    assert [t["id"] for t in world.service.list_tickets("assigned")] == [t.id for t in mine]
+    newest = sorted(resolved, key=lambda t: t.resolved_at or 0.0, reverse=True)
+    assert [t["id"] for t in world.service.list_tickets("resolved")] == [t.id for t in newest]
