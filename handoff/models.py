@@ -79,7 +79,16 @@ ENTRY_FIELDS = frozenset(QueueEntry._fields)
 
 def queue_entry(ticket: Ticket) -> QueueEntry:
     """The index entry a ticket should have."""
-    return QueueEntry(**{name: getattr(ticket, name) for name in QueueEntry._fields})
+    return QueueEntry(
+        ticket.id,
+        ticket.conversation_id,
+        ticket.tier,
+        ticket.kind,
+        ticket.status,
+        ticket.created_at,
+        ticket.sla_deadline,
+        ticket.claimed_at,
+    )
 
 
 def entry_from_doc(doc: Mapping[str, Any]) -> QueueEntry | None:
@@ -128,11 +137,13 @@ def to_doc(record: Ticket | Candidate) -> dict[str, Any]:
 
 def ticket_from_doc(doc: Mapping[str, Any]) -> Ticket:
     """A ticket from its document (unknown fields ignored, so old documents keep loading)."""
-    names = {f.name for f in fields(Ticket)}
-    return Ticket(**{k: v for k, v in doc.items() if k in names})
+    return Ticket(**{k: v for k, v in doc.items() if k in _TICKET_FIELDS})
 
 
 def candidate_from_doc(doc: Mapping[str, Any]) -> Candidate:
     """A candidate from its document."""
-    names = {f.name for f in fields(Candidate)}
-    return Candidate(**{k: v for k, v in doc.items() if k in names})
+    return Candidate(**{k: v for k, v in doc.items() if k in _CANDIDATE_FIELDS})
+
+
+_TICKET_FIELDS = frozenset(f.name for f in fields(Ticket))
+_CANDIDATE_FIELDS = frozenset(f.name for f in fields(Candidate))
