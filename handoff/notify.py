@@ -11,14 +11,13 @@ from assistant.live import publish_message, publish_queue, publish_ticket, publi
 from handoff.hours import BusinessHours
 from handoff.models import QueueEntry, Ticket
 from handoff.queue import estimate_wait, queue_order, ticket_view, wait_per_position
-from handoff.tickets import TicketRepository
+from handoff.tickets import PAGE_ATTEMPTS, TicketRepository
 from storage.ports import EventBus, StoredEvent, StoredMessage
 
 log = logging.getLogger(__name__)
 
 # -- channels hooks (channels/): outbound webhooks and delivery to non-web channels such as WeChat ----------
 Emit = Callable[[str, Mapping[str, Any]], None]  # (event_type, JSON payload) -> None, never raises
-_PAGE_ATTEMPTS = 5
 
 
 class ChannelDelivery(Protocol):
@@ -119,7 +118,7 @@ class Notifier:
         An entry that no longer matches its ticket (its process died between the ticket's write and the entry's)
         is repaired and the queue read again, so the page shows the queue as the tickets themselves order it.
         """
-        for _ in range(_PAGE_ATTEMPTS):
+        for _ in range(PAGE_ATTEMPTS):
             snapshot = self.waiting(now)[: max(0, limit)]
             tickets = self.tickets.page([entry for entry, _, _ in snapshot])
             if tickets is not None:

@@ -27,7 +27,6 @@ from storage.ports import EventBus, Store, StoredMessage
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
-_PAGE_ATTEMPTS = 5  # reads of the index while stale entries are being repaired
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ class HandoffService:
         if status == "waiting":
             return [ticket_view(t, now, position=p, eta=e) for t, p, e in self.notify.waiting_page(now, limit)]
         if status == "assigned":
-            return [ticket_view(t, now) for t in self._assigned_page(limit)]
+            return [ticket_view(t, now) for t in self.tickets.assigned(limit=limit)]
         return [ticket_view(t, now) for t in self.tickets.resolved(limit=limit)]
 
     def detail(self, ticket_id: str) -> dict[str, Any]:
@@ -380,16 +379,6 @@ class HandoffService:
         changes = {"mode": mode, "updated_at": self.clock()}
         if self.store.update_if(CONVERSATION, ticket.conversation_id, {"ticket_id": ticket.id}, changes) is None:
             log.warning("conversation %s no longer points at ticket %s", ticket.conversation_id, ticket.id)
-
-    def _assigned_page(self, limit: int) -> list[Ticket]:
-        """The assigned tickets claimed first, read whole (only they), after repairing stale index entries."""
-        for _ in range(_PAGE_ATTEMPTS):
-            mine = [e for e in self.tickets.open_entries() if e.status == "assigned"]
-            page = sorted(mine, key=lambda e: e.claimed_at or 0.0)[: max(0, limit)]
-            tickets = self.tickets.page(page)
-            if tickets is not None:
-                return tickets
-        return [t for t in map(self.tickets.get, (e.id for e in page)) if t is not None and t.status == "assigned"]
 
     def _assigned_to(self, ticket_id: str, agent: AgentIdentity, *, admin_ok: bool = False) -> Ticket:
         ticket = self.tickets.require(ticket_id)

@@ -22,6 +22,7 @@ from handoff.queue import RECENT_WAITS
 from storage.ports import Store
 
 _CAS_ATTEMPTS = 50
+PAGE_ATTEMPTS = 5  # reads of the index for one page while entries behind their tickets are being repaired
 _WAITS_ID = "claim_waits"
 _RESOLVED_RANKED_ID = "resolved_ranked"  # present once every resolved ticket has its score
 
@@ -139,6 +140,17 @@ class TicketRepository:
                 continue
             tickets.append(ticket)
         return tickets
+
+    def assigned(self, *, limit: int = 100) -> list[Ticket]:
+        """The assigned tickets, claimed first, read whole (only those listed; stale index entries repaired)."""
+        for _ in range(PAGE_ATTEMPTS):
+            mine = [e for e in self.open_entries() if e.status == "assigned"]
+            shown = sorted(mine, key=lambda e: e.claimed_at or 0.0)[: max(0, limit)]
+            tickets = self.page(shown)
+            if tickets is not None:
+                return tickets
+        # Still changing under us: what the tickets say, in the order last read.
+        return [t for t in map(self.get, (e.id for e in shown)) if t is not None and t.status == "assigned"]
 
     def resolved(self, *, limit: int = 100) -> list[Ticket]:
         """The most recently resolved tickets, newest first, read off the store's ranking by resolution time."""
