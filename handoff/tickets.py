@@ -22,6 +22,7 @@ from handoff.queue import RECENT_WAITS
 from storage.ports import Store
 
 _CAS_ATTEMPTS = 50
+_BATCH = 200  # one-time upgrades of old data: writes per transaction (SQLite holds its lock meanwhile)
 PAGE_ATTEMPTS = 5  # reads of the index for one page while entries behind their tickets are being repaired
 _WAITS_ID = "claim_waits"
 _RESOLVED_RANKED_ID = "resolved_ranked"  # present once every resolved ticket has its score
@@ -94,13 +95,19 @@ class TicketRepository:
         Entries written before entries carried the queue's fields are completed from their ticket once (and
         dropped, like those of erased or resolved tickets, when the ticket is gone or closed).
         """
-        entries = []
+        entries, old = [], []
         for doc in self.store.list(OPEN_TICKET):
             entry = entry_from_doc(doc)
             if entry is None:
-                entry = self.refresh(str(doc.get("id", "")))
-            if entry is not None:
+                old.append(str(doc.get("id", "")))
+            else:
                 entries.append(entry)
+        for start in range(0, len(old), _BATCH):
+            with self.store.write_group():  # SQLite: one flush to disk per batch, not one per entry
+                completed = [self.refresh(ticket_id) for ticket_id in old[start : start + _BATCH]]
+            entries.extend(entry for entry in completed if entry is not None)
+        if old:  # back in the store's order (by id), which ties in the assigned list's sort keep
+            entries.sort(key=lambda entry: entry.id)
         return entries
 
     def page(self, entries: Sequence[QueueEntry]) -> list[Ticket] | None:
@@ -160,9 +167,12 @@ class TicketRepository:
 
     def _rank_resolved(self) -> None:
         """Rank tickets resolved before resolutions were ranked as they happen (once per store; idempotent)."""
-        for doc in self.store.list(TICKET, where={"status": "resolved"}):
-            score = float(doc.get("resolved_at") or 0.0)
-            self.store.update_if(TICKET, str(doc.get("id", "")), {"status": "resolved"}, {}, score=score)
+        docs = self.store.list(TICKET, where={"status": "resolved"})
+        for start in range(0, len(docs), _BATCH):
+            with self.store.write_group():
+                for doc in docs[start : start + _BATCH]:
+                    score = float(doc.get("resolved_at") or 0.0)
+                    self.store.update_if(TICKET, str(doc.get("id", "")), {"status": "resolved"}, {}, score=score)
         self.store.put(STATS, _RESOLVED_RANKED_ID, {"version": 1})
 
     def of_conversation(self, user_id: str, conversation_id: str) -> list[Ticket]:

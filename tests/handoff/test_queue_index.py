@@ -236,3 +236,15 @@ def test_views_match_ordering_the_tickets_themselves(shared: World) -> None:
     assert [t["id"] for t in world.service.list_tickets("assigned")] == [t.id for t in mine]
     newest = sorted(resolved, key=lambda t: t.resolved_at or 0.0, reverse=True)
     assert [t["id"] for t in world.service.list_tickets("resolved")] == [t.id for t in newest]
+
+
+def test_old_entries_keep_their_place_among_equal_claim_times(shared: World) -> None:
+    world = shared
+    alice = world.agent("alice")
+    tickets = [world.escalate(world.conversation(f"u{i}")) for i in range(6)]
+    for ticket in tickets:
+        world.service.claim(ticket.id, alice)  # all at the same time: the list goes by id then
+    for ticket in sorted(tickets, key=lambda t: t.id)[:3]:
+        world.store.put(OPEN_TICKET, ticket.id, {"id": ticket.id})
+
+    assert [t["id"] for t in world.service.list_tickets("assigned")] == sorted(t.id for t in tickets)
