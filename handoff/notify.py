@@ -9,9 +9,9 @@ from typing import Any, Protocol
 from assistant.conversations import Conversation, ConversationRepository, message_to_json
 from assistant.live import publish_message, publish_queue, publish_ticket, publish_typing
 from handoff.hours import BusinessHours
-from handoff.models import Ticket
+from handoff.models import QueueEntry, Ticket
 from handoff.queue import estimate_wait, queue_order, ticket_view, wait_per_position
-from handoff.tickets import TicketRepository
+from handoff.tickets import PAGE_ATTEMPTS, TicketRepository
 from storage.ports import EventBus, StoredEvent, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -105,13 +105,29 @@ class Notifier:
         view = ticket_view(ticket, now, position=position, eta=eta)
         self._safely(publish_ticket, self.bus, event_type, view)
 
-    def waiting(self, now: float) -> list[tuple[Ticket, int, float]]:
-        """Waiting tickets in queue order with their position (1 = next) and estimated wait in seconds."""
+    def waiting(self, now: float) -> list[tuple[QueueEntry, int, float]]:
+        """Waiting tickets' index entries in queue order with their position (1 = next) and estimated wait in
+        seconds (reads the small entries only, never the tickets)."""
         per_position = wait_per_position(self.tickets.recent_waits(), self.default_wait)
-        ordered = queue_order(self.tickets.open_tickets())
+        ordered = queue_order(self.tickets.open_entries())
         return [(t, i, self.eta(t, i, per_position, now)) for i, t in enumerate(ordered, start=1)]
 
-    def eta(self, ticket: Ticket, position: int, per_position: float, now: float) -> float:
+    def waiting_page(self, now: float, limit: int) -> list[tuple[Ticket, int, float]]:
+        """The first `limit` waiting tickets, read whole, with their positions and estimated waits.
+
+        An entry that no longer matches its ticket (its process died between the ticket's write and the entry's)
+        is repaired and the queue read again, so the page shows the queue as the tickets themselves order it.
+        """
+        for _ in range(PAGE_ATTEMPTS):
+            snapshot = self.waiting(now)[: max(0, limit)]
+            tickets = self.tickets.page([entry for entry, _, _ in snapshot])
+            if tickets is not None:
+                return [(t, p, e) for t, (_, p, e) in zip(tickets, snapshot, strict=True)]
+        # Still changing under us: show what the tickets say, positions as last read.
+        shown = [(self.tickets.get(entry.id), p, e) for entry, p, e in snapshot]
+        return [(t, p, e) for t, p, e in shown if t is not None and t.status == "waiting"]
+
+    def eta(self, ticket: Ticket | QueueEntry, position: int, per_position: float, now: float) -> float:
         """Seconds until an advisor picks the ticket up (after hours: until opening, plus the queue)."""
         base = estimate_wait(position, per_position)
         if ticket.kind == "message":
@@ -125,7 +141,7 @@ class Notifier:
                 return position, eta
         return None, None
 
-    def queue(self, now: float, snapshot: list[tuple[Ticket, int, float]] | None = None) -> None:
+    def queue(self, now: float, snapshot: list[tuple[QueueEntry, int, float]] | None = None) -> None:
         """Send every live waiting user their current position and estimated wait."""
         try:
             waiting = self.waiting(now) if snapshot is None else snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from assistant.auth import TIER_RANK
 from handoff.hours import BusinessHours
@@ -44,12 +44,28 @@ def sla_status(ticket: Ticket, now: float) -> SlaStatus:
     return SlaStatus(ticket.sla_deadline, round(remaining, 1), remaining < 0)
 
 
-def priority_key(ticket: Ticket) -> tuple[int, float, str]:
+class Queued(Protocol):
+    """What the queue's order reads of a ticket (a `Ticket` or its index entry)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def status(self) -> str: ...
+
+
+Q = TypeVar("Q", bound=Queued)
+
+
+def priority_key(ticket: Queued) -> tuple[int, float, str]:
     """vip before member before free, then who has waited longest."""
     return (TIER_RANK.get(ticket.tier, len(TIER_RANK)), ticket.created_at, ticket.id)
 
 
-def queue_order(tickets: Iterable[Ticket]) -> list[Ticket]:
+def queue_order(tickets: Iterable[Q]) -> list[Q]:
     """Waiting tickets in the order advisors should take them."""
     return sorted((t for t in tickets if t.status == "waiting"), key=priority_key)
 

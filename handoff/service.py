@@ -193,10 +193,9 @@ class HandoffService:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
         now = self.clock()
         if status == "waiting":
-            return [ticket_view(t, now, position=p, eta=e) for t, p, e in self.notify.waiting(now)][:limit]
+            return [ticket_view(t, now, position=p, eta=e) for t, p, e in self.notify.waiting_page(now, limit)]
         if status == "assigned":
-            mine = [t for t in self.tickets.open_tickets() if t.status == "assigned"]
-            return [ticket_view(t, now) for t in sorted(mine, key=lambda t: t.claimed_at or 0.0)][:limit]
+            return [ticket_view(t, now) for t in self.tickets.assigned(limit=limit)]
         return [ticket_view(t, now) for t in self.tickets.resolved(limit=limit)]
 
     def detail(self, ticket_id: str) -> dict[str, Any]:
@@ -322,7 +321,6 @@ class HandoffService:
         done = self.tickets.transition(ticket_id, {"status": "assigned", "assigned_to": ticket.assigned_to}, changes)
         if done is None:
             raise Conflict("the ticket changed meanwhile; reload it")
-        self.tickets.close(ticket_id)
         done = self.tickets.append_to(ticket_id, "history", {"type": "resolved", "at": now, "by": agent.username})
         self._set_mode(done, "bot")
         candidate = None

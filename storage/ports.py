@@ -70,12 +70,26 @@ class DocumentStore(Protocol):
         """Remove a document; True if it existed."""
         ...
 
-    def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
+    def update_if(
+        self,
+        kind: str,
+        doc_id: str,
+        expected: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        *,
+        score: float | None = None,
+    ) -> JSON | None:
         """Atomically apply `changes` (top-level fields) if every `expected` field matches; else None.
 
         An empty `expected` updates unconditionally if the document exists. Of any number of concurrent
-        callers expecting the same old value, exactly one gets the new document.
+        callers expecting the same old value, exactly one gets the new document. With `score`, the same atomic
+        step ranks the document among its kind for `top` (a document keeps its score through later writes).
         """
+        ...
+
+    def top(self, kind: str, limit: int) -> builtins.list[JSON]:
+        """The `limit` documents of a kind with the highest scores, highest first (equal scores by id); documents
+        never given a score are not listed. Reads only those documents, however many the kind holds."""
         ...
 
     def owners_of(self, kind: str, doc_id: str) -> str | None:

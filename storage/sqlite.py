@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS documents (
     owner TEXT,
     json TEXT NOT NULL,
     updated_at REAL NOT NULL,
+    score REAL,
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS documents_kind_owner ON documents (kind, owner);
@@ -62,6 +64,10 @@ CREATE TABLE IF NOT EXISTS keys (
 );
 CREATE INDEX IF NOT EXISTS keys_expires_at ON keys (expires_at);
 """
+# After the column exists (files from before `score` get it in `_migrate`).
+_SCORE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS documents_kind_score ON documents (kind, score DESC, id) WHERE score IS NOT NULL"
+)
 
 
 def dump_json(data: Mapping[str, Any]) -> str:
@@ -92,6 +98,13 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def check_score(score: float | None) -> float | None:
+    """The score as a float, if it is a usable one (finite: NaN would sort nowhere and JSON cannot carry it)."""
+    if score is not None and not math.isfinite(score):
+        raise ValueError(f"a document's score must be a finite number, got {score!r}")
+    return None if score is None else float(score)
+
+
 class SqliteStore:
     """Documents, message log, event log and keys in one SQLite file (or `:memory:`)."""
 
@@ -112,6 +125,15 @@ class SqliteStore:
         self._db.execute("PRAGMA secure_delete=ON")
         with self._lock:
             self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a file written by an older version up to the current schema (other workers may race us)."""
+        with self._write() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            if "score" not in columns:
+                db.execute("ALTER TABLE documents ADD COLUMN score REAL")
+            db.execute(_SCORE_INDEX)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -198,8 +220,16 @@ class SqliteStore:
         """Remove a document; True if it existed."""
         return self._write_one("DELETE FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)) > 0
 
-    def update_if(self, kind: str, doc_id: str, expected: Mapping[str, Any], changes: Mapping[str, Any]) -> JSON | None:
-        """Atomically apply `changes` if every `expected` field matches; else None."""
+    def update_if(
+        self,
+        kind: str,
+        doc_id: str,
+        expected: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        *,
+        score: float | None = None,
+    ) -> JSON | None:
+        """Atomically apply `changes` if every `expected` field matches; else None (`score`: see `top`)."""
         with self._write() as db:
             row = db.execute("SELECT json FROM documents WHERE kind = ? AND id = ?", (kind, doc_id)).fetchone()
             if row is None:
@@ -209,10 +239,18 @@ class SqliteStore:
                 return None
             doc.update(changes)
             db.execute(
-                "UPDATE documents SET json = ?, updated_at = ? WHERE kind = ? AND id = ?",
-                (dump_json(doc), time.time(), kind, doc_id),
+                "UPDATE documents SET json = ?, updated_at = ?, score = COALESCE(?, score) WHERE kind = ? AND id = ?",
+                (dump_json(doc), time.time(), check_score(score), kind, doc_id),
             )
             return doc
+
+    def top(self, kind: str, limit: int) -> builtins.list[JSON]:
+        """The `limit` highest-scored documents of a kind, highest first (equal scores by id), off an index."""
+        rows = self._read(
+            "SELECT json FROM documents WHERE kind = ? AND score IS NOT NULL ORDER BY score DESC, id LIMIT ?",
+            (kind, max(0, limit)),
+        )
+        return [_loads(row[0]) for row in rows]
 
     def owners_of(self, kind: str, doc_id: str) -> str | None:
         """The owner recorded for a document, or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from storage.sqlite import SqliteStore
@@ -81,3 +82,25 @@ def test_locks_and_rate_limits_leave_a_full_store_flushing_every_other_write(tmp
 
     assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL again for documents and messages
     store.close()
+
+
+def test_a_file_from_before_document_scores_gains_them_and_keeps_its_documents(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE documents (kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT, json TEXT NOT NULL, "
+        "updated_at REAL NOT NULL, PRIMARY KEY (kind, id))"
+    )
+    db.execute("INSERT INTO documents VALUES ('ticket', 't1', 'u1', '{\"n\":1}', 0)")
+    db.commit()
+    db.close()
+
+    store = SqliteStore(path)
+    assert store.get("ticket", "t1") == {"n": 1}
+    assert store.top("ticket", 5) == []
+    store.update_if("ticket", "t1", {}, {}, score=2.0)
+    assert store.top("ticket", 5) == [{"n": 1}]
+    store.close()
+    again = SqliteStore(path)  # a second start finds the column there already
+    assert again.top("ticket", 5) == [{"n": 1}]
+    again.close()

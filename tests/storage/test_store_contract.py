@@ -127,6 +127,45 @@ def test_update_if_expecting_null_matches_a_missing_field(store: Store) -> None:
     assert store.update_if("ticket", "t1", {"agent": None}, {"agent": "a2"}) is None
 
 
+def test_top_lists_scored_documents_highest_first_and_bounded(store: Store) -> None:
+    for doc_id, score in [("t1", 30.0), ("t2", 10.0), ("t3", 20.0), ("t4", 20.0), ("t5", 5.5)]:
+        store.put("ticket", doc_id, {"id": doc_id}, owner="u1")
+        assert store.update_if("ticket", doc_id, {}, {"scored": True}, score=score) is not None
+    store.put("ticket", "t0", {"id": "t0"})  # never scored: not listed
+    store.put("faq", "f1", {"id": "f1"})
+    assert store.update_if("faq", "f1", {}, {}, score=99.0) is not None  # another kind
+
+    assert [d["id"] for d in store.top("ticket", 10)] == ["t1", "t3", "t4", "t2", "t5"]  # ties by id
+    assert [d["id"] for d in store.top("ticket", 2)] == ["t1", "t3"]
+    assert store.top("ticket", 0) == []
+    assert store.top("nothing", 5) == []
+
+
+def test_a_score_survives_later_writes_and_goes_with_the_document(store: Store) -> None:
+    store.put("ticket", "t1", {"n": 1}, owner="u1")
+    store.put("ticket", "t2", {"n": 2}, owner="u1")
+    store.update_if("ticket", "t1", {}, {}, score=1.0)
+    store.update_if("ticket", "t2", {}, {}, score=2.0)
+
+    assert store.update_if("ticket", "t2", {"n": 3}, {}, score=0.5) is None  # no match: score unchanged too
+    store.update_if("ticket", "t1", {}, {"n": 10})  # no score given: keeps its own
+    store.put("ticket", "t2", {"n": 20})
+    assert store.top("ticket", 5) == [{"n": 20}, {"n": 10}]
+    store.update_if("ticket", "t1", {}, {}, score=3.0)
+    assert store.top("ticket", 5) == [{"n": 10}, {"n": 20}]
+
+    assert store.delete("ticket", "t1")
+    assert store.top("ticket", 5) == [{"n": 20}]
+    store.put("ticket", "t1", {"n": 11}, owner="u1")  # a new document under the old id starts unscored
+    assert store.top("ticket", 5) == [{"n": 20}]
+
+
+def test_scores_must_be_finite(store: Store) -> None:
+    store.put("ticket", "t1", {})
+    with pytest.raises(ValueError, match="score"):
+        store.update_if("ticket", "t1", {}, {}, score=float("nan"))
+
+
 def _run_in_threads(count: int, target: Callable[[int], None]) -> None:
     threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
     for thread in threads:
@@ -449,6 +488,7 @@ def test_data_survives_closing_and_reopening(backend: Backend) -> None:
 def test_erasure_leaves_no_trace_in_the_dump(store: Store) -> None:
     secret = "张三的手机号13800138000"
     store.put("user", "u-erase", {"name": secret}, owner="u-erase")
+    store.update_if("user", "u-erase", {}, {}, score=1.0)
     store.put("conversation", "c-erase", {"summary": secret}, owner="u-erase")
     store.append_message("c-erase", "user", secret, {"echo": secret})
     store.append_events([_event("turn", 1.0, "u-erase", "c-erase", text=secret), _event("turn", 2.0, "u-keep")])
