@@ -157,7 +157,8 @@ class _ScrapeTimeCollector:
             "assistant_handoff_oldest_wait_seconds", "How long the oldest waiting ticket has waited.", labels=["tier"]
         )
         try:
-            waiting = [t for t in handoff_service(runtime).tickets.open_tickets() if t.status == "waiting"]
+            # the index entries carry tier, status and creation time: no ticket (with its packet) is read
+            waiting = [e for e in handoff_service(runtime).tickets.open_entries() if e.status == "waiting"]
         except Exception:
             log.warning("could not read the queue for /metrics", exc_info=True)
             return
