@@ -26,6 +26,7 @@ import numpy as np
 
 from assistant.embedding import Embedder
 from assistant.intents.data import Example, load_examples
+from assistant.intents.glossing import gloss_vectors
 from assistant.intents.metrics import evaluate
 from assistant.intents.model import HybridIntentClassifier, load_intent_model
 from assistant.intents.training import TrainingConfig, embed_all, train_intent_model
@@ -94,7 +95,7 @@ def _embedding_seconds(ctx: Context, texts: Sequence[str]) -> tuple[float, bool]
 
 
 def _latency(model: HybridIntentClassifier, texts: Sequence[str], n: int, single: Embedder) -> dict[str, Any]:
-    """Milliseconds per single-text `predict` as served: with the embedding, and given the shared vector.
+    """Milliseconds per single-text `predict` as served: with the embedding(s), and given the shared vectors.
 
     Given the shared embedder's vector is the chat turn's path (one embedding per turn for intents and the KB);
     a model with its own fine-tuned encoder embeds the text again there. `single` is the shared model with a
@@ -107,15 +108,18 @@ def _latency(model: HybridIntentClassifier, texts: Sequence[str], n: int, single
     full, given, single_thread = [], [], []
     for text in texts:
         vector = model.embedder.embed([text])
+        # a served turn's search embeds the message's English gloss too, and hands it over with the vector
+        glossed = gloss_vectors(model.embedder, [text], vector) if model.gloss else None
         started = time.perf_counter()
         model.predict([text])
         full.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        model.predict([text], vector)
+        model.predict([text], vector, glossed)
         given.append((time.perf_counter() - started) * 1000)
         if model.encoder is None:
             started = time.perf_counter()
-            model.predict([text], single.embed([text]))
+            own = single.embed([text])
+            model.predict([text], own, gloss_vectors(single, [text], own) if model.gloss else None)
             single_thread.append((time.perf_counter() - started) * 1000)
     full.sort()
     return {

@@ -37,3 +37,17 @@ def gloss_vectors(embedder: Embedder, texts: Sequence[str], vectors: np.ndarray)
         batch = order[start : start + EMBED_BATCH]
         out[[i for i, _ in batch]] = embedder.embed([g for _, g in batch])
     return out
+
+
+def text_and_gloss_vectors(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Both views of a few texts in one model call (the classifier's own path, when nothing is given)."""
+    glosses = [gloss(t) for t in texts]
+    extra = list(dict.fromkeys(g for g, t in zip(glosses, texts, strict=True) if g != t))
+    rows = embedder.embed([*texts, *extra])
+    text = np.asarray(rows[: len(texts)], dtype=np.float32)
+    by_gloss = dict(zip(extra, rows[len(texts) :], strict=True))
+    glossed = np.array(text, copy=True)
+    for i, (g, t) in enumerate(zip(glosses, texts, strict=True)):
+        if g != t:
+            glossed[i] = by_gloss[g]
+    return text, glossed

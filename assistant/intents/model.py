@@ -18,6 +18,7 @@ from assistant.intents.data import data_checksum, load_examples
 from assistant.intents.encoder import FineTunedEncoder, load_encoder
 from assistant.intents.features import Featurizer, TfidfBlock
 from assistant.intents.glossing import gloss_vectors as gloss_vectors_of
+from assistant.intents.glossing import text_and_gloss_vectors
 from assistant.intents.types import OOS, IntentPrediction
 
 FORMAT_VERSION = 2  # 2: the gloss vector beside the text vector for Chinese data (1 still loads)
@@ -98,6 +99,8 @@ class HybridIntentClassifier:
         """The dense feature columns: the text vectors, then (a gloss model) the gloss vectors."""
         if self.encoder is not None:
             return self.encoder.embed(list(texts))
+        if self.gloss and vectors is None and gloss_vectors is None:
+            return np.hstack(text_and_gloss_vectors(self.embedder, texts))
         text = self.embedder.embed(list(texts)) if vectors is None else self._checked(texts, vectors, "vectors")
         if not self.gloss:
             return text

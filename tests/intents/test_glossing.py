@@ -10,7 +10,7 @@ import pytest
 
 from assistant.embedding import Embedder, HashingEmbedder
 from assistant.intents.data import load_examples
-from assistant.intents.glossing import gloss_vectors, uses_gloss
+from assistant.intents.glossing import gloss_vectors, text_and_gloss_vectors, uses_gloss
 from assistant.intents.model import is_stale, load_intent_model
 from assistant.intents.training import TrainingConfig, embed_all, train_intent_model
 from knowledge_base.analysis import gloss
@@ -29,6 +29,9 @@ def test_an_english_text_is_its_own_gloss_and_a_chinese_one_reads_the_dictionary
     assert gloss(texts[1]) != texts[1]
     assert np.allclose(glossed[1], fake_embedder.embed([gloss(texts[1])])[0])
     assert not np.allclose(glossed[1], vectors[1])
+    together = text_and_gloss_vectors(fake_embedder, texts)  # one model call for both views
+    assert np.allclose(together[0], vectors)
+    assert np.allclose(together[1], glossed)
     assert uses_gloss(texts)
     assert not uses_gloss(texts[:1])
 
