@@ -11,6 +11,7 @@ import numpy as np
 
 from knowledge_base.analysis import CHANNELS, analyze
 from knowledge_base.analysis import gloss as gloss_text
+from knowledge_base.boilerplate import shared_sentences, without_sentences
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.fusion import POINTWISE
 from knowledge_base.models import FaqEntry
@@ -87,11 +88,16 @@ class IndexConfig:
         return self.index_answers and (self.answer_channels is None or channel in self.answer_channels)
 
 
-def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
-    """(position, text) of every document an entry contributes: question, alternatives, maybe the answer."""
+def entry_documents(
+    entry: FaqEntry, config: IndexConfig, boilerplate: frozenset[str] = frozenset()
+) -> list[tuple[int, str]]:
+    """(position, text) of every document an entry contributes: question, alternatives, maybe the answer.
+
+    The answer's document leaves out `boilerplate`, sentences pasted under many answers (`knowledge_base.boilerplate`).
+    """
     docs = list(enumerate(entry.all_questions))
     if config.index_answers:
-        docs.append((ANSWER_POS, entry.answer))
+        docs.append((ANSWER_POS, without_sentences(entry.answer, boilerplate)))
     return docs
 
 
@@ -150,8 +156,10 @@ class IndexSet:
         new_pos: list[int] = []
         firsts: list[int] = []
         counts: list[int] = []
+        # the FAQ as it will be decides what is pasted under most answers; entries already indexed keep theirs
+        boilerplate = shared_sentences([e.answer for e in (*base.live_entries, *entries)])
         for offset, entry in enumerate(entries):
-            docs = entry_documents(entry, self.config)
+            docs = entry_documents(entry, self.config, boilerplate)
             firsts.append(first_doc + len(texts))
             counts.append(len(docs))
             for pos, text in docs:
