@@ -220,23 +220,35 @@ def remap_queries(queries: Sequence[LabelledQuery], ids: Mapping[str, str]) -> l
     return [replace(q, expected=ids[q.expected] if q.expected else "") for q in queries]
 
 
-def run_queries(kb: KnowledgeBase, queries: Sequence[LabelledQuery], same: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Search every query; a hit's id counts as the id it stands for (`same`), its rank the first such hit."""
+def run_queries(kb: KnowledgeBase, queries: Sequence[LabelledQuery], shaped: Shaped) -> list[dict[str, Any]]:
+    """Search every query; a hit's id counts as the id it stands for (`same`), its rank the first such hit.
+
+    `twins`: the top two hits are an entry and its near-duplicate; `elsewhere`: the top hit is not one of the
+    query set's own entries (another platform's, in the merged FAQ); `own_top1`: the first of its own entries
+    among the top five is the expected one."""
+    own = set(shaped.ids.values())
     records = []
     for item in queries:
         result = kb.search(item.query, top_k=5, context=item.context)
-        ids = [same.get(h.id, h.id) for h in result.hits]
-        twins = len(result.hits) > 1 and ids[0] == ids[1]
+        ids = [shaped.same.get(h.id, h.id) for h in result.hits]
+        mine = [i for i in ids if i in own]
         records.append(
             {
                 "expected": item.expected,
                 "rank": ids.index(item.expected) + 1 if item.expected in ids else 0,
                 "score": result.hits[0].score if result.hits else 0.0,
                 "answerable": result.answerable,
-                "twins": twins,
+                "twins": len(ids) > 1 and ids[0] == ids[1],
+                "elsewhere": bool(ids) and ids[0] not in own,
+                "own_top1": bool(mine) and mine[0] == item.expected,
             }
         )
     return records
+
+
+def _in_scope_share(records: Sequence[dict[str, Any]], key: str) -> float:
+    inside = [r for r in records if r["expected"]]
+    return float(np.mean([r[key] for r in inside])) if inside else float("nan")
 
 
 def write_csv(entries: Sequence[FaqEntry]) -> str:
@@ -321,11 +333,13 @@ def evaluate(names: Sequence[str], shapes: Sequence[str], seeds: Sequence[int], 
                 models, calibration_cpu = calibrated[key, seed]
                 kb = KnowledgeBase(ix, models, embedder, manifest)
                 for label, queries in sets.items():
-                    records = run_queries(kb, queries, shaped.same)
+                    records = run_queries(kb, queries, shaped)
                     figures = results.setdefault(shape, {}).setdefault(label, {})
                     for metric, value in summarise(records).items():
                         figures.setdefault(metric, []).append(value)
                     figures.setdefault("twins", []).append(float(np.mean([r["twins"] for r in records])))
+                    for share in ("elsewhere", "own_top1"):
+                        figures.setdefault(share, []).append(_in_scope_share(records, share))
                     figures.setdefault("calibration_cpu_s", []).append(calibration_cpu)
                     figures.setdefault("index_cpu_s", []).append(index_cpu)
                     figures.setdefault("borrowed", []).append(float(models.borrowed))
@@ -340,12 +354,16 @@ METRICS = ("top1", "recall@3", "answered", "oos_rejected", "answered@oos90")
 def table(results: Mapping[str, Any]) -> str:
     """Markdown: per shape and query set, the seed mean of each metric (percent) and the CPU seconds."""
     lines = [
-        "| shape | queries | " + " | ".join(METRICS) + " | top-2 twins | entries | index / calibration CPU s |",
-        "|---|---|" + "---|" * (len(METRICS) + 3),
+        "| shape | queries | "
+        + " | ".join(METRICS)
+        + " | top-1 own (elsewhere) | top-2 twins | entries | index / calibration CPU s |",
+        "|---|---|" + "---|" * (len(METRICS) + 4),
     ]
     for shape, sets in results.items():
         for label, figures in sets.items():
             cells = [f"{100 * np.mean(figures[m]):.1f}" for m in METRICS]
+            own, elsewhere = 100 * np.mean(figures["own_top1"]), 100 * np.mean(figures["elsewhere"])
+            cells.append(f"{own:.1f} ({elsewhere:.1f})")
             cells.append(f"{100 * np.mean(figures['twins']):.1f}")
             cells.append(f"{np.mean(figures['entries']):.0f}" + (" (prior)" if np.mean(figures["borrowed"]) else ""))
             cells.append(f"{np.mean(figures['index_cpu_s']):.0f} / {np.mean(figures['calibration_cpu_s']):.0f}")
