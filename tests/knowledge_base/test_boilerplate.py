@@ -51,7 +51,7 @@ def _answers_holding(ix: IndexSet, word: str) -> int:
 
 
 def test_indexed_answers_leave_out_the_pasted_footer_also_for_entries_added_later() -> None:
-    config = IndexConfig(channels=("words",), dense=False)
+    config = IndexConfig(channels=("words",), dense=False, boilerplate=True)
     assert "热线" in analyze(FOOTER).words
     entries = _entries(footer_on=8)
     ix = IndexSet.empty(config, 0).add(entries[:6], None)
@@ -64,6 +64,14 @@ def test_indexed_answers_leave_out_the_pasted_footer_also_for_entries_added_late
 
 
 def test_a_footer_under_few_answers_stays_indexed() -> None:
-    ix = IndexSet.empty(IndexConfig(channels=("words",), dense=False), 0).add(_entries(footer_on=1), None)
+    config = IndexConfig(channels=("words",), dense=False, boilerplate=True)
+    ix = IndexSet.empty(config, 0).add(_entries(footer_on=1), None)
     assert _answers_holding(ix, "热线") == 1
     assert np.count_nonzero(ix.doc_pos == ANSWER_POS) == len(TOPICS)
+
+
+def test_answers_are_indexed_whole_by_default_and_the_switch_survives_a_snapshot() -> None:
+    ix = IndexSet.empty(IndexConfig(channels=("words",), dense=False), 0).add(_entries(footer_on=8), None)
+    assert _answers_holding(ix, "热线") == len(TOPICS)
+    assert IndexConfig.from_json(IndexConfig(boilerplate=True).to_json()).boilerplate
+    assert not IndexConfig.from_json({"channels": ["words"], "dense": False, "index_answers": True}).boilerplate
