@@ -6,7 +6,7 @@
 
 Each shape is a pure function of the shipped entries (`SHAPES`): no categories; a Markdown FAQ read back through
 the real importer (no alternatives, no categories, answers in paragraphs and numbered steps, ids derived from the
-questions); a shared footer on every answer; a long shared policy making answers about five times longer; every
+questions); a shared footer on every answer; a long shared policy making answers about 3.4 times as long; every
 development FAQ merged into one (ids prefixed by platform); near-duplicate entries (a seeded eighth of the entries
 repeated under a second id with a slightly different answer, where either id counts as right).
 
@@ -183,7 +183,7 @@ def footer(entries: Sequence[FaqEntry]) -> Shaped:
 
 
 def long_policy(entries: Sequence[FaqEntry]) -> Shaped:
-    """The same four-paragraph policy pasted under every answer (answers about five times longer)."""
+    """The same four-paragraph policy pasted under every answer (answers about 3.4 times as long)."""
     return _with_tail(entries, POLICY_ZH, POLICY_EN)
 
 

@@ -2,8 +2,9 @@
 
 Operators often paste the same footer or policy ("如仍有疑问，请联系在线客服……") under every answer. It cannot tell
 one answer from another, yet it fills every answer's vector and word coverage with the same words, so a query
-about passwords or service hours matches every entry's answer. Such a sentence is dropped from the indexed answer
-documents (the answer shown to users keeps it). README ("Shapes of FAQs") measures it.
+about passwords or service hours matches every entry's answer. With `IndexConfig.boilerplate` on, such a sentence
+is dropped from the indexed answer documents (the answer shown to users keeps it); README ("Shapes of FAQs")
+measures it and why it is off by default.
 """
 
 from __future__ import annotations
