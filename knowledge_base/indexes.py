@@ -11,6 +11,7 @@ import numpy as np
 
 from knowledge_base.analysis import CHANNELS, analyze
 from knowledge_base.analysis import gloss as gloss_text
+from knowledge_base.boilerplate import shared_sentences, without_sentences
 from knowledge_base.expansion import WordVectors, empty_word_vectors, word_gloss
 from knowledge_base.fusion import POINTWISE
 from knowledge_base.models import FaqEntry
@@ -46,6 +47,10 @@ class IndexConfig:
     # dense similarity to each entry's prototype (the normalised sum of its wordings' vectors) beside the best
     # single wording's; off by default: README measures it (it failed the rule for defaults)
     prototypes: bool = False
+    # sentences pasted under at least a quarter of the answers left out of the indexed answers
+    # (knowledge_base.boilerplate); off by default: README "Shapes of FAQs" measures it (it missed its check's
+    # OOS criterion on the held-out FAQs)
+    boilerplate: bool = False
 
     @property
     def glossed(self) -> bool:
@@ -63,13 +68,14 @@ class IndexConfig:
             "thesaurus": self.thesaurus,
             "fusion": self.fusion,
             "prototypes": self.prototypes,
+            "boilerplate": self.boilerplate,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IndexConfig:
         """Inverse of `to_json` (snapshots written before glosses existed have none; before answer channels,
         answers were indexed in every channel; before the thesaurus, none was used; before the choice fusion,
-        every fusion was pointwise; before prototypes, none was used)."""
+        every fusion was pointwise; before prototypes, none was used; before boilerplate, answers were whole)."""
         answer_channels = data.get("answer_channels")
         return cls(
             tuple(data["channels"]),
@@ -80,6 +86,7 @@ class IndexConfig:
             bool(data.get("thesaurus", False)),
             str(data.get("fusion", POINTWISE)),
             bool(data.get("prototypes", False)),
+            bool(data.get("boilerplate", False)),
         )
 
     def indexes_answer(self, channel: str) -> bool:
@@ -87,11 +94,16 @@ class IndexConfig:
         return self.index_answers and (self.answer_channels is None or channel in self.answer_channels)
 
 
-def entry_documents(entry: FaqEntry, config: IndexConfig) -> list[tuple[int, str]]:
-    """(position, text) of every document an entry contributes: question, alternatives, maybe the answer."""
+def entry_documents(
+    entry: FaqEntry, config: IndexConfig, boilerplate: frozenset[str] = frozenset()
+) -> list[tuple[int, str]]:
+    """(position, text) of every document an entry contributes: question, alternatives, maybe the answer.
+
+    The answer's document leaves out `boilerplate`, sentences pasted under many answers (`knowledge_base.boilerplate`).
+    """
     docs = list(enumerate(entry.all_questions))
     if config.index_answers:
-        docs.append((ANSWER_POS, entry.answer))
+        docs.append((ANSWER_POS, without_sentences(entry.answer, boilerplate)))
     return docs
 
 
@@ -150,8 +162,14 @@ class IndexSet:
         new_pos: list[int] = []
         firsts: list[int] = []
         counts: list[int] = []
+        # the FAQ as it will be decides what is pasted under most answers; entries already indexed keep theirs
+        boilerplate = (
+            shared_sentences([e.answer for e in (*base.live_entries, *entries)])
+            if self.config.boilerplate
+            else frozenset()
+        )
         for offset, entry in enumerate(entries):
-            docs = entry_documents(entry, self.config)
+            docs = entry_documents(entry, self.config, boilerplate)
             firsts.append(first_doc + len(texts))
             counts.append(len(docs))
             for pos, text in docs:
