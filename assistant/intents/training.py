@@ -240,13 +240,12 @@ def train_intent_model(
         say(f"fine-tuning {embedder.name} for {config.fine_tune_epochs:g} epoch(s) on {len(texts)} examples")
         encoder = fine_tune(embedder.name, texts, y, len(classes), vectors, tuning, config.seed, say)
         vectors = embed_all(encoder, texts)
+    v_texts = [ex.text for ex in validation or ()]
+    v_vectors: np.ndarray | None = None
     if validation:
         unknown = sorted({ex.intent for ex in validation} - set(classes) - {OOS})
         if unknown:
             raise InvalidInput(f"validation intents missing from training: {', '.join(unknown)}")
-    v_texts = [ex.text for ex in validation or ()]
-    v_vectors: np.ndarray | None = None
-    if validation:
         if encoder is not None:
             v_vectors = embed_all(encoder, v_texts)
         elif validation_vectors is not None:
