@@ -24,6 +24,18 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+def embed_all(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+    """Embed many texts in length-sorted batches (less padding, so much faster on long lists)."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        out[idx] = embedder.embed([texts[i] for i in idx])
+    return out
+
+
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     """L2-normalise each row (zero rows stay zero) as float32."""
     matrix = np.asarray(matrix, dtype=np.float32)

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embed_all
 from assistant.intents.data import Example, load_examples
 from assistant.intents.glossing import gloss_vectors
 from assistant.intents.metrics import evaluate
 from assistant.intents.model import HybridIntentClassifier, load_intent_model
-from assistant.intents.training import TrainingConfig, embed_all, train_intent_model
+from assistant.intents.training import TrainingConfig, train_intent_model
 from assistant.intents.types import OOS
 from assistant.st_embedder import BACKENDS
 from evals.intent_datasets import (

@@ -82,10 +82,10 @@ def cmd_predict(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     """Accuracy, macro-F1, in-scope accuracy, OOS recall and the most confused pairs on a labelled set."""
+    from assistant.embedding import embed_all
     from assistant.intents.data import load_examples
     from assistant.intents.metrics import evaluate
     from assistant.intents.model import load_intent_model
-    from assistant.intents.training import embed_all
 
     examples = load_examples(args.test)
     model = load_intent_model(args.model, _model_embedder(args))

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embed_all
 from assistant.text import has_cjk
 from knowledge_base.analysis import gloss
-
-EMBED_BATCH = 64
 
 
 def uses_gloss(texts: Sequence[str]) -> bool:
@@ -32,10 +30,8 @@ def gloss_vectors(embedder: Embedder, texts: Sequence[str], vectors: np.ndarray)
     """
     out = np.array(vectors, dtype=np.float32, copy=True).reshape(len(texts), -1)
     pending = [(i, g) for i, t in enumerate(texts) if (g := gloss(t)) != t]
-    order = sorted(pending, key=lambda item: len(item[1]))
-    for start in range(0, len(order), EMBED_BATCH):
-        batch = order[start : start + EMBED_BATCH]
-        out[[i for i, _ in batch]] = embedder.embed([g for _, g in batch])
+    if pending:
+        out[[i for i, _ in pending]] = embed_all(embedder, [g for _, g in pending])
     return out
 
 

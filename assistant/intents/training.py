@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embed_all
 from assistant.errors import InvalidInput
 from assistant.intents.calibration import ThresholdChoice, choose_threshold, fit_temperature, softmax
 from assistant.intents.data import Example, data_checksum, validate_for_training
@@ -46,18 +46,6 @@ class TrainingConfig:
     # Append each text's English-gloss vector to its text vector (glossing.py). None: when the examples hold
     # Chinese (and no encoder is fine-tuned), train both ways and keep the better held-out in-scope accuracy.
     gloss: bool | None = None
-
-
-def embed_all(embedder: Embedder, texts: Sequence[str], batch: int = 64) -> np.ndarray:
-    """Embed many texts in length-sorted batches (less padding, so much faster on long lists)."""
-    if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for start in range(0, len(order), batch):
-        idx = order[start : start + batch]
-        out[idx] = embedder.embed([texts[i] for i in idx])
-    return out
 
 
 def fit_linear(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embed_all
 from assistant.intents.data import Example
 from assistant.intents.metrics import evaluate
-from assistant.intents.training import embed_all, train_intent_model
+from assistant.intents.training import train_intent_model
 from evals.intent_datasets import load_banking77
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedding import Embedder, HashingEmbedder
+from assistant.embedding import Embedder, HashingEmbedder, embed_all
 from assistant.intents.data import load_examples
 from assistant.intents.glossing import gloss_vectors, text_and_gloss_vectors, uses_gloss
 from assistant.intents.model import is_stale, load_intent_model
-from assistant.intents.training import TrainingConfig, embed_all, train_intent_model
+from assistant.intents.training import TrainingConfig, train_intent_model
 from knowledge_base.analysis import gloss
 from tests.intents.conftest import fixture_examples, write_csv
 
