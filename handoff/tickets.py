@@ -85,10 +85,6 @@ class TicketRepository:
                 return ticket_from_doc(doc)
         raise Conflict("the ticket is changing too fast; try again")
 
-    def close(self, ticket_id: str) -> None:
-        """Drop a resolved ticket from the open index."""
-        self.store.delete(OPEN_TICKET, ticket_id)
-
     def open_entries(self) -> list[QueueEntry]:
         """The index entries of every waiting or assigned ticket, without reading the tickets.
 
